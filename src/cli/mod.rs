@@ -1,0 +1,92 @@
+//! Command-line interface: clap definitions and dispatch. Reads argv, writes data to stdout
+//! and diagnostics/progress to stderr, and maps outcomes to the documented exit codes.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod test_event;
+
+/// Exit codes, stable and documented in README.
+pub mod exit {
+    /// The command succeeded (a deploy with no changes is a success).
+    pub const SUCCESS: u8 = 0;
+    /// The command's check or operation failed (invalid pipeline, no match, failed deploy).
+    pub const FAILURE: u8 = 1;
+    /// Usage error, unreadable input or internal fault.
+    pub const ERROR: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dpc",
+    version,
+    about = "Event-driven, cross-account data pipeline orchestration on AWS"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// AWS named profile.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region.
+    #[arg(long, global = true, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// AWS endpoint URL (e.g. a local emulator).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Print nothing but data and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// When to use colours (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Match an event against an EventBridge event pattern, offline.
+    TestEvent(test_event::TestEventArgs),
+}
+
+/// Parses argv, runs the command and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    let code = match cli.command {
+        Command::TestEvent(args) => test_event::run(&args, &cli.global),
+    };
+    ExitCode::from(code)
+}

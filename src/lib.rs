@@ -1,0 +1,7 @@
+//! dpc: event-driven, cross-account data pipeline orchestration on AWS.
+//!
+//! The library holds the pure core (parsing, validation, compilation, pattern matching,
+//! trigger decisions) and the edges (CLI, AWS, store) that do I/O around it.
+
+pub mod cli;
+pub mod pattern;

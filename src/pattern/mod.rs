@@ -1,0 +1,1 @@
+//! EventBridge-compatible event pattern engine (pure, no I/O).
