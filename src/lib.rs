@@ -4,4 +4,10 @@
 //! trigger decisions) and the edges (CLI, AWS, store) that do I/O around it.
 
 pub mod cli;
+pub mod codes;
+pub mod cron;
+pub mod diagnostic;
+pub mod raw;
 pub mod pattern;
+pub mod source;
+pub mod yaml;
