@@ -73,5 +73,4 @@ codes! {
     TREE_CYCLE = "dpc::tree::cycle", Error, "pipelines depend on each other in a cycle";
     TREE_UNKNOWN_UPSTREAM = "dpc::tree::unknown-upstream", Warning, "an upstream pipeline is not in the validated tree";
     TREE_UNKNOWN_DATA_PRODUCT = "dpc::tree::unknown-data-product", Warning, "no pipeline in the tree publishes this data product";
-    TREE_NO_PIPELINES = "dpc::tree::no-pipelines", Error, "no pipeline.yaml found";
 }

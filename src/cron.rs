@@ -17,7 +17,12 @@ pub struct ExprError {
 
 impl ExprError {
     fn new(message: impl Into<String>, offset: usize, len: usize) -> Self {
-        Self { message: message.into(), help: None, offset, len }
+        Self {
+            message: message.into(),
+            help: None,
+            offset,
+            len,
+        }
     }
 
     fn help(mut self, help: impl Into<String>) -> Self {
@@ -190,7 +195,11 @@ impl Cron {
         let fields: [FieldSpec; 6] = specs
             .try_into()
             .map_err(|_| ExprError::new("internal: field count", 0, input.len()))?;
-        let text = parts.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ");
+        let text = parts
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         Ok(Cron { text, fields })
     }
 
@@ -214,7 +223,11 @@ impl Cron {
         let minutes: Vec<u32> = self.field(Field::Minute).values().collect();
         hours
             .iter()
-            .flat_map(|h| minutes.iter().filter_map(move |m| NaiveTime::from_hms_opt(*h, *m, 0)))
+            .flat_map(|h| {
+                minutes
+                    .iter()
+                    .filter_map(move |m| NaiveTime::from_hms_opt(*h, *m, 0))
+            })
             .collect()
     }
 
@@ -225,7 +238,7 @@ impl Cron {
         let mut from = NaiveTime::from_hms_opt(start.hour(), start.minute(), 0)?;
         let last = NaiveDate::from_ymd_opt(2199, 12, 31)?;
         while date <= last {
-            if self.matches_date(date)
+            if self.fires_on(date)
                 && let Some(t) = self.first_time_from(from)
             {
                 return Some(date.and_time(t));
@@ -271,13 +284,18 @@ impl Cron {
             return NaiveDate::from_ymd_opt(date.year() + 1, 1, 1);
         }
         if !months.has(date.month()) {
-            let (y, m) = if date.month() == 12 { (date.year() + 1, 1) } else { (date.year(), date.month() + 1) };
+            let (y, m) = if date.month() == 12 {
+                (date.year() + 1, 1)
+            } else {
+                (date.year(), date.month() + 1)
+            };
             return NaiveDate::from_ymd_opt(y, m, 1);
         }
         date.succ_opt()
     }
 
-    fn matches_date(&self, date: NaiveDate) -> bool {
+    /// Whether the expression fires on some time of `date`.
+    pub fn fires_on(&self, date: NaiveDate) -> bool {
         self.field(Field::Year).has(date.year() as u32)
             && self.field(Field::Month).has(date.month())
             && self.matches_day_of_month(date)
@@ -293,7 +311,10 @@ impl Cron {
         dom.has(date.day())
             || (dom.last_day && date.day() == last)
             || (dom.last_weekday && date.day() == nearest_weekday(date, last))
-            || dom.nearest_weekday.iter().any(|d| *d <= last && date.day() == nearest_weekday(date, *d))
+            || dom
+                .nearest_weekday
+                .iter()
+                .any(|d| *d <= last && date.day() == nearest_weekday(date, *d))
     }
 
     fn matches_day_of_week(&self, date: NaiveDate) -> bool {
@@ -304,13 +325,23 @@ impl Cron {
         let weekday = date.weekday().num_days_from_sunday() + 1;
         let last = last_day_of_month(date);
         dow.has(weekday)
-            || dow.last_of_weekday.iter().any(|w| *w == weekday && date.day() + 7 > last)
-            || dow.nth_weekday.iter().any(|(w, n)| *w == weekday && (date.day() - 1) / 7 + 1 == *n)
+            || dow
+                .last_of_weekday
+                .iter()
+                .any(|w| *w == weekday && date.day() + 7 > last)
+            || dow
+                .nth_weekday
+                .iter()
+                .any(|(w, n)| *w == weekday && (date.day() - 1) / 7 + 1 == *n)
     }
 }
 
 fn last_day_of_month(date: NaiveDate) -> u32 {
-    let (y, m) = if date.month() == 12 { (date.year() + 1, 1) } else { (date.year(), date.month() + 1) };
+    let (y, m) = if date.month() == 12 {
+        (date.year() + 1, 1)
+    } else {
+        (date.year(), date.month() + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1)
         .and_then(|d| d.pred_opt())
         .map_or(28, |d| d.day())
@@ -345,7 +376,10 @@ fn strip_wrapper<'a>(input: &'a str, name: &str) -> (&'a str, usize) {
 fn split_fields(body: &str, base: usize) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, c) in body.char_indices().chain(std::iter::once((body.len(), ' '))) {
+    for (i, c) in body
+        .char_indices()
+        .chain(std::iter::once((body.len(), ' ')))
+    {
         match (c.is_whitespace(), start) {
             (false, None) => start = Some(i),
             (true, Some(s)) => {
@@ -363,8 +397,12 @@ fn parse_field(field: Field, text: &str, offset: usize) -> Result<FieldSpec, Exp
     let day_field = matches!(field, Field::DayOfMonth | Field::DayOfWeek);
     if text == "?" {
         if !day_field {
-            return Err(ExprError::new(format!("`?` is not allowed in the {} field", field.name()), offset, 1)
-                .help("`?` is only for day-of-month or day-of-week"));
+            return Err(ExprError::new(
+                format!("`?` is not allowed in the {} field", field.name()),
+                offset,
+                1,
+            )
+            .help("`?` is only for day-of-month or day-of-week"));
         }
         spec.any = true;
         return Ok(spec);
@@ -393,8 +431,11 @@ fn parse_item(spec: &mut FieldSpec, item: &str, offset: usize) -> Result<(), Exp
         None => (item, None),
     };
     if step.is_some() && !field.allows_step() {
-        return Err(err(format!("the {} field does not take `/` steps", field.name()))
-            .help("list the days instead, e.g. `MON,WED,FRI`"));
+        return Err(err(format!(
+            "the {} field does not take `/` steps",
+            field.name()
+        ))
+        .help("list the days instead, e.g. `MON,WED,FRI`"));
     }
     let (min, max) = field.range();
     let (lo, hi) = if range == "*" {
@@ -404,7 +445,9 @@ fn parse_item(spec: &mut FieldSpec, item: &str, offset: usize) -> Result<(), Exp
         let lo = value(field, a).map_err(err)?;
         let hi = value(field, b).map_err(err)?;
         if lo > hi {
-            return Err(err(format!("range {range} runs backwards")).help(format!("write it as {b}-{a}")));
+            return Err(
+                err(format!("range {range} runs backwards")).help(format!("write it as {b}-{a}"))
+            );
         }
         (lo, hi)
     } else {
@@ -414,7 +457,12 @@ fn parse_item(spec: &mut FieldSpec, item: &str, offset: usize) -> Result<(), Exp
     let step = match step {
         Some(s) => match s.parse::<u32>() {
             Ok(n) if n >= 1 && n <= max - min + 1 => n,
-            _ => return Err(err(format!("invalid step `/{s}` in the {} field", field.name()))),
+            _ => {
+                return Err(err(format!(
+                    "invalid step `/{s}` in the {} field",
+                    field.name()
+                )));
+            }
         },
         None => 1,
     };
@@ -449,7 +497,10 @@ fn parse_special_day(spec: &mut FieldSpec, item: &str) -> Result<Option<()>, Str
         }
         _ if upper.contains('L') || upper.contains('W') || item.contains('#') => {
             if !spec.field.names().iter().any(|n| upper.contains(n)) {
-                return Err(format!("`{item}` is not allowed in the {} field", spec.field.name()));
+                return Err(format!(
+                    "`{item}` is not allowed in the {} field",
+                    spec.field.name()
+                ));
             }
             return Ok(None);
         }
@@ -466,11 +517,17 @@ fn value(field: Field, text: &str) -> Result<u32, String> {
     }
     match text.parse::<u32>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        Ok(v) => Err(format!("{v} is out of range for {} ({min}-{max})", field.name())),
+        Ok(v) => Err(format!(
+            "{v} is out of range for {} ({min}-{max})",
+            field.name()
+        )),
         Err(_) => {
             let names = field.names();
             if names.is_empty() {
-                Err(format!("`{text}` is not a number for {} ({min}-{max})", field.name()))
+                Err(format!(
+                    "`{text}` is not a number for {} ({min}-{max})",
+                    field.name()
+                ))
             } else {
                 Err(format!(
                     "`{text}` is not valid for {}: use {min}-{max} or {}-{}",
@@ -543,13 +600,21 @@ impl Rate {
         let (body, base) = strip_wrapper(input, "rate");
         let parts = split_fields(body, base);
         let [(number, n_off), (unit, u_off)] = parts.as_slice() else {
-            return Err(ExprError::new("a rate is a number and a unit, e.g. `6 hours`", 0, input.len()));
+            return Err(ExprError::new(
+                "a rate is a number and a unit, e.g. `6 hours`",
+                0,
+                input.len(),
+            ));
         };
         let value = match number.parse::<u32>() {
             Ok(v) if v >= 1 => v,
             _ => {
-                return Err(ExprError::new(format!("`{number}` is not a positive whole number"), *n_off, number.len())
-                    .help("the fastest schedule is `1 minute`"));
+                return Err(ExprError::new(
+                    format!("`{number}` is not a positive whole number"),
+                    *n_off,
+                    number.len(),
+                )
+                .help("the fastest schedule is `1 minute`"));
             }
         };
         let base_unit = unit.strip_suffix('s').unwrap_or(unit);
@@ -558,11 +623,18 @@ impl Rate {
             "hour" => RateUnit::Hour,
             "day" => RateUnit::Day,
             _ => {
-                return Err(ExprError::new(format!("unknown rate unit `{unit}`"), *u_off, unit.len())
-                    .help("use minute(s), hour(s) or day(s)"));
+                return Err(ExprError::new(
+                    format!("unknown rate unit `{unit}`"),
+                    *u_off,
+                    unit.len(),
+                )
+                .help("use minute(s), hour(s) or day(s)"));
             }
         };
-        let rate = Rate { value, unit: unit_kind };
+        let rate = Rate {
+            value,
+            unit: unit_kind,
+        };
         let expected = rate.unit_text();
         if unit != &expected {
             return Err(ExprError::new(
@@ -577,7 +649,11 @@ impl Rate {
 
     fn unit_text(&self) -> String {
         let s = self.unit.singular();
-        if self.value == 1 { s.to_string() } else { format!("{s}s") }
+        if self.value == 1 {
+            s.to_string()
+        } else {
+            format!("{s}s")
+        }
     }
 
     pub fn expression(&self) -> String {
@@ -601,29 +677,50 @@ mod tests {
     fn daily_at_three() {
         let c = Cron::parse("0 3 * * ? *").expect("valid");
         assert_eq!(c.expression(), "cron(0 3 * * ? *)");
-        assert_eq!(c.next_after(dt("2026-11-21 03:00")), Some(dt("2026-11-22 03:00")));
-        assert_eq!(c.next_after(dt("2026-11-21 02:59")), Some(dt("2026-11-21 03:00")));
+        assert_eq!(
+            c.next_after(dt("2026-11-21 03:00")),
+            Some(dt("2026-11-22 03:00"))
+        );
+        assert_eq!(
+            c.next_after(dt("2026-11-21 02:59")),
+            Some(dt("2026-11-21 03:00"))
+        );
     }
 
     #[test]
     fn accepts_the_cron_wrapper_and_names() {
         let c = Cron::parse("cron(0/15 8-17 ? * MON-FRI *)").expect("valid");
         // 2026-11-21 is a Saturday: next is Monday 08:00.
-        assert_eq!(c.next_after(dt("2026-11-21 12:00")), Some(dt("2026-11-23 08:00")));
+        assert_eq!(
+            c.next_after(dt("2026-11-21 12:00")),
+            Some(dt("2026-11-23 08:00"))
+        );
         assert_eq!(c.times_of_day().len(), 40);
     }
 
     #[test]
     fn special_day_forms() {
         let last = Cron::parse("0 0 L * ? *").expect("valid");
-        assert_eq!(last.next_after(dt("2026-02-01 00:00")), Some(dt("2026-02-28 00:00")));
+        assert_eq!(
+            last.next_after(dt("2026-02-01 00:00")),
+            Some(dt("2026-02-28 00:00"))
+        );
         let second_monday = Cron::parse("0 0 ? * MON#2 *").expect("valid");
-        assert_eq!(second_monday.next_after(dt("2026-11-01 00:00")), Some(dt("2026-11-09 00:00")));
+        assert_eq!(
+            second_monday.next_after(dt("2026-11-01 00:00")),
+            Some(dt("2026-11-09 00:00"))
+        );
         let last_friday = Cron::parse("0 0 ? * 6L *").expect("valid");
-        assert_eq!(last_friday.next_after(dt("2026-11-01 00:00")), Some(dt("2026-11-27 00:00")));
+        assert_eq!(
+            last_friday.next_after(dt("2026-11-01 00:00")),
+            Some(dt("2026-11-27 00:00"))
+        );
         // 2026-11-15 is a Sunday: the nearest weekday is Monday the 16th.
         let w = Cron::parse("0 0 15W * ? *").expect("valid");
-        assert_eq!(w.next_after(dt("2026-11-01 00:00")), Some(dt("2026-11-16 00:00")));
+        assert_eq!(
+            w.next_after(dt("2026-11-01 00:00")),
+            Some(dt("2026-11-16 00:00"))
+        );
     }
 
     #[test]
@@ -661,10 +758,26 @@ mod tests {
 
     #[test]
     fn rates_need_the_right_number() {
-        assert_eq!(Rate::parse("6 hours").expect("valid").expression(), "rate(6 hours)");
-        assert_eq!(Rate::parse("rate(1 day)").expect("valid").period_seconds(), 86_400);
-        assert!(Rate::parse("1 hours").expect_err("plural").message.contains("`hour`"));
-        assert!(Rate::parse("5 minute").expect_err("singular").message.contains("`minutes`"));
+        assert_eq!(
+            Rate::parse("6 hours").expect("valid").expression(),
+            "rate(6 hours)"
+        );
+        assert_eq!(
+            Rate::parse("rate(1 day)").expect("valid").period_seconds(),
+            86_400
+        );
+        assert!(
+            Rate::parse("1 hours")
+                .expect_err("plural")
+                .message
+                .contains("`hour`")
+        );
+        assert!(
+            Rate::parse("5 minute")
+                .expect_err("singular")
+                .message
+                .contains("`minutes`")
+        );
         assert!(Rate::parse("0 minutes").is_err());
         assert!(Rate::parse("30 seconds").is_err());
         assert!(Rate::parse("hourly").is_err());

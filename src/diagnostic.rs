@@ -69,7 +69,11 @@ impl Diagnostic {
 
     pub fn label(mut self, file: &Arc<SourceFile>, span: Span, text: Option<String>) -> Self {
         let span = file.clamp_span(span);
-        self.labels.push(Label { file: Arc::clone(file), span, text });
+        self.labels.push(Label {
+            file: Arc::clone(file),
+            span,
+            text,
+        });
         self
     }
 
@@ -97,7 +101,10 @@ pub fn normalize(diags: &mut Vec<Diagnostic>) {
 }
 
 /// Suggests the candidate closest to `input`, if any is close enough to be a likely typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = input.to_ascii_lowercase();
     candidates
         .into_iter()

@@ -169,7 +169,11 @@ fn classify(text: &str, err: &serde_saphyr::Error) -> YamlError {
         .location()
         .map(|loc| span_of(text, &loc))
         .unwrap_or(Span::new(0, 0));
-    YamlError { kind, message: strip_location(&rendered), span }
+    YamlError {
+        kind,
+        message: strip_location(&rendered),
+        span,
+    }
 }
 
 /// serde-saphyr appends " at line X column Y"; the diagnostic shows that already.
@@ -223,7 +227,13 @@ fn flatten(
         }
     };
     let value_span = Span::new(span.offset, end.saturating_sub(span.offset));
-    spans.entries.insert(pointer, Entry { key, value: value_span });
+    spans.entries.insert(
+        pointer,
+        Entry {
+            key,
+            value: value_span,
+        },
+    );
     value
 }
 
@@ -259,7 +269,10 @@ fn loc_span(loc: &Location) -> Span {
 impl<'de> Deserialize<'de> for Child {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<Node>::deserialize(d)?;
-        Ok(Child { span: loc_span(&spanned.referenced), node: spanned.value })
+        Ok(Child {
+            span: loc_span(&spanned.referenced),
+            node: spanned.value,
+        })
     }
 }
 
@@ -274,7 +287,10 @@ impl<'de> Deserialize<'de> for KeyName {
                 return Err(de::Error::custom("mapping keys must be scalars"));
             }
         };
-        Ok(KeyName { name, span: loc_span(&spanned.referenced) })
+        Ok(KeyName {
+            name,
+            span: loc_span(&spanned.referenced),
+        })
     }
 }
 
@@ -378,10 +394,16 @@ mod tests {
         let e = doc.spans.get("/name").expect("name");
         assert_eq!(slice(text, e.key.expect("key")), "name");
         assert_eq!(slice(text, e.value), "x");
-        let e = doc.spans.get("/trigger/executions/allOf/0/account").expect("account");
+        let e = doc
+            .spans
+            .get("/trigger/executions/allOf/0/account")
+            .expect("account");
         assert_eq!(slice(text, e.key.expect("key")), "account");
         assert_eq!(slice(text, e.value), "\"111\"");
-        assert_eq!(doc.value["trigger"]["executions"]["allOf"][0]["account"], "111");
+        assert_eq!(
+            doc.value["trigger"]["executions"]["allOf"][0]["account"],
+            "111"
+        );
     }
 
     #[test]
@@ -412,7 +434,11 @@ mod tests {
     fn alias_bombs_hit_the_budget() {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..12 {
-            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
             text.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let err = parse(&text).expect_err("budget");

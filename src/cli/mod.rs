@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod create_project;
+pub mod schema;
 pub mod test_event;
+pub mod validate;
 
 /// Exit codes, stable and documented in README.
 pub mod exit {
@@ -66,8 +69,29 @@ pub enum ColorChoice {
     Never,
 }
 
+impl GlobalArgs {
+    /// Colours on stderr: `always`, or `auto` on a terminal without `NO_COLOR`.
+    pub fn color_enabled(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scaffold a new project from a template.
+    CreateProject(create_project::CreateProjectArgs),
+    /// Validate pipelines: one project, a pipeline.yaml, or a tree of projects.
+    Validate(validate::ValidateArgs),
+    /// Print a JSON Schema (`pipeline`, `config`).
+    Schema(schema::SchemaArgs),
     /// Match an event against an EventBridge event pattern, offline.
     TestEvent(test_event::TestEventArgs),
 }
@@ -86,6 +110,9 @@ pub fn run() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::CreateProject(args) => create_project::run(&args, &cli.global),
+        Command::Validate(args) => validate::run(&args, &cli.global),
+        Command::Schema(args) => schema::run(&args),
         Command::TestEvent(args) => test_event::run(&args, &cli.global),
     };
     ExitCode::from(code)

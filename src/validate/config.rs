@@ -1,0 +1,140 @@
+//! `dpc.yaml` checks: central account, default region, per-account access (role or profile)
+//! and compiler limits.
+
+use std::sync::Arc;
+
+use super::{Checked, Checker, Context, parse_and_check_schema, values};
+use crate::codes;
+use crate::model::{self, AccountAccess, DEFAULT_PATTERN_LENGTH};
+use crate::raw;
+use crate::schema::{SchemaName, Target};
+use crate::source::SourceFile;
+use crate::yaml::push_token;
+
+pub fn config(file: &Arc<SourceFile>, ctx: &Context) -> Checked<model::Config> {
+    let mut diags = Vec::new();
+    let Some(doc) = parse_and_check_schema(file, SchemaName::Config, &mut diags) else {
+        return Checked {
+            value: None,
+            diagnostics: diags,
+            document: None,
+        };
+    };
+    if !diags.is_empty() || doc.value.is_null() {
+        let value = doc.value.is_null().then(|| model::Config {
+            pattern_length_limit: DEFAULT_PATTERN_LENGTH,
+            file: Some(file.path.clone()),
+            ..Default::default()
+        });
+        return Checked {
+            value,
+            diagnostics: diags,
+            document: Some(doc),
+        };
+    }
+    let Ok(raw) = serde_json::from_value::<raw::Config>(doc.value.clone()) else {
+        return Checked {
+            value: None,
+            diagnostics: diags,
+            document: Some(doc),
+        };
+    };
+    let mut c = Checker {
+        file,
+        doc: &doc,
+        ctx,
+        diags,
+    };
+    let value = build(&mut c, raw, file);
+    let value = if c.has_errors() { None } else { value };
+    let diagnostics = c.diags;
+    Checked {
+        value,
+        diagnostics,
+        document: Some(doc),
+    }
+}
+
+fn build(c: &mut Checker, raw: raw::Config, file: &Arc<SourceFile>) -> Option<model::Config> {
+    if let Some(central) = &raw.central {
+        values::account(c, "/central/account", &central.account);
+        values::region(c, "/central/region", &central.region);
+    }
+    if let Some(region) = &raw.region {
+        values::region(c, "/region", region);
+    }
+    let mut accounts = std::collections::BTreeMap::new();
+    for (id, access) in &raw.accounts {
+        let p = push_token("/accounts", id);
+        if !values::is_account(id) {
+            c.emit(
+                &codes::ACCOUNT_INVALID,
+                &p,
+                Target::Key,
+                format!("`{id}` is not a 12-digit AWS account id"),
+                Some("quote the id: \"111111111111\":".into()),
+            );
+            continue;
+        }
+        match (&access.role_arn, &access.profile) {
+            (Some(arn), None) => {
+                if role_arn_ok(c, &format!("{p}/roleArn"), id, arn) {
+                    accounts.insert(id.clone(), AccountAccess::RoleArn(arn.clone()));
+                }
+            }
+            (None, Some(profile)) => {
+                accounts.insert(id.clone(), AccountAccess::Profile(profile.clone()));
+            }
+            _ => c.emit(&codes::CONFIG_ACCOUNT_ACCESS, &p, Target::Key, format!("account `{id}` needs exactly one of `roleArn` and `profile`"),
+                Some("give the role to assume (`roleArn: arn:aws:iam::<id>:role/<name>`) or a named profile".into())),
+        }
+    }
+    let limit = raw
+        .limits
+        .as_ref()
+        .and_then(|l| l.pattern_length)
+        .unwrap_or(DEFAULT_PATTERN_LENGTH as i64);
+    if limit != 2048 && limit != 4096 {
+        c.emit(
+            &codes::CONFIG_PATTERN_LIMIT,
+            "/limits/patternLength",
+            Target::Value,
+            format!("patternLength {limit} is not supported"),
+            Some(
+                "EventBridge allows 2048 characters, or 4096 after a service quota increase".into(),
+            ),
+        );
+    }
+    Some(model::Config {
+        central: raw.central.map(|c| model::Central {
+            account: c.account,
+            region: c.region,
+            bus: c.bus.unwrap_or_else(|| "dpc-central".into()),
+        }),
+        region: raw.region,
+        accounts,
+        pattern_length_limit: limit as usize,
+        file: Some(file.path.clone()),
+    })
+}
+
+fn role_arn_ok(c: &mut Checker, pointer: &str, account: &str, arn: &str) -> bool {
+    let expected = format!("arn:aws:iam::{account}:role/");
+    let partition_ok = ["arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:"]
+        .iter()
+        .any(|p| arn.starts_with(p));
+    let ok = partition_ok
+        && arn.split(':').nth(4) == Some(account)
+        && arn.contains(":role/")
+        && arn.rsplit('/').next().is_some_and(|n| !n.is_empty());
+    if !ok {
+        c.emit(
+            &codes::CONFIG_INVALID_ROLE_ARN,
+            pointer,
+            Target::Value,
+            format!("`{arn}` is not an IAM role ARN in account {account}"),
+            Some(format!("e.g. `{expected}dpc-deploy`")),
+        );
+    }
+    ok
+}
