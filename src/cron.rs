@@ -165,7 +165,7 @@ impl FieldSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
     text: String,
-    fields: [FieldSpec; 6],
+    fields: Box<[FieldSpec; 6]>,
 }
 
 impl fmt::Display for Cron {
@@ -200,7 +200,10 @@ impl Cron {
             .map(|(t, _)| t.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        Ok(Cron { text, fields })
+        Ok(Cron {
+            text,
+            fields: Box::new(fields),
+        })
     }
 
     /// The expression as EventBridge takes it: `cron(...)`.
@@ -419,7 +422,7 @@ fn parse_field(field: Field, text: &str, offset: usize) -> Result<FieldSpec, Exp
 
 fn parse_item(spec: &mut FieldSpec, item: &str, offset: usize) -> Result<(), ExprError> {
     let field = spec.field;
-    let err = |msg: String| ExprError::new(msg, offset, item.len().max(1));
+    let err = |msg: String| ExprError::new(msg, offset, item.len().max(1)).help(syntax_help(field));
     if item.is_empty() {
         return Err(err(format!("empty value in the {} field", field.name())));
     }
@@ -509,6 +512,20 @@ fn parse_special_day(spec: &mut FieldSpec, item: &str) -> Result<Option<()>, Str
     Ok(Some(()))
 }
 
+fn syntax_help(field: Field) -> String {
+    let (min, max) = field.range();
+    let extra = match field {
+        Field::DayOfMonth => ", `L` (last day), `15W` (nearest weekday), `?`",
+        Field::DayOfWeek => " or SUN-SAT, `L`, `MON#2` (second Monday), `?`",
+        Field::Month => " or JAN-DEC",
+        _ => "",
+    };
+    format!(
+        "{} takes {min}-{max}{extra}, `*`, ranges `a-b`, lists `a,b` and steps `a/n`",
+        field.name()
+    )
+}
+
 fn value(field: Field, text: &str) -> Result<u32, String> {
     let (min, max) = field.range();
     let upper = text.to_ascii_uppercase();
@@ -550,7 +567,7 @@ fn check_day_fields(specs: &[FieldSpec], parts: &[(String, usize)]) -> Result<()
             *dow_offset,
             dow_text.len(),
         )
-        .help(format!("use `{dom_text} * ?` to run on those days of the month, or `? * {dow_text}` for those days of the week"))),
+        .help(day_fix(parts))),
         (true, true) => Err(ExprError::new(
             "day-of-month and day-of-week cannot both be `?`",
             *dom_offset,
@@ -559,6 +576,20 @@ fn check_day_fields(specs: &[FieldSpec], parts: &[(String, usize)]) -> Result<()
         .help("set one of them to `*`, e.g. `0 3 * * ? *`")),
         _ => Ok(()),
     }
+}
+
+/// Suggests both ways to keep one of the day fields.
+fn day_fix(parts: &[(String, usize)]) -> String {
+    let with = |i: usize| {
+        let mut fields: Vec<&str> = parts.iter().map(|(t, _)| t.as_str()).collect();
+        fields[i] = "?";
+        fields.join(" ")
+    };
+    format!(
+        "on those days of the week: `{}`; on those days of the month: `{}`",
+        with(2),
+        with(4)
+    )
 }
 
 /// The unit of a rate expression.

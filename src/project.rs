@@ -135,7 +135,11 @@ pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
             Err(
                 Diagnostic::new(&codes::IO_NOT_UTF8, "the file is not UTF-8 text")
                     .help("save it as UTF-8")
-                    .label(&file, Span::new(offset, 1), None),
+                    .label(
+                        &file,
+                        Span::new(offset, char::REPLACEMENT_CHARACTER.len_utf8()),
+                        None,
+                    ),
             )
         }
     }

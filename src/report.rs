@@ -114,6 +114,9 @@ impl std::error::Error for Miette<'_> {}
 
 impl miette::Diagnostic for Miette<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        if self.is_related {
+            return None;
+        }
         Some(Box::new(self.diag.code.id))
     }
 

@@ -47,8 +47,8 @@ impl SchemaName {
         static PIPELINE: OnceLock<Value> = OnceLock::new();
         static CONFIG: OnceLock<Value> = OnceLock::new();
         match self {
-            SchemaName::Pipeline => PIPELINE.get_or_init(|| generate::<raw::Pipeline>()),
-            SchemaName::Config => CONFIG.get_or_init(|| generate::<raw::Config>()),
+            SchemaName::Pipeline => PIPELINE.get_or_init(generate::<raw::Pipeline>),
+            SchemaName::Config => CONFIG.get_or_init(generate::<raw::Config>),
         }
     }
 

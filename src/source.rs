@@ -107,6 +107,25 @@ impl SourceFile {
         Span::new(start, end - start)
     }
 
+    /// An empty span grown to the word at it (or, at a line end, the character before), so a
+    /// parser's point location still underlines something.
+    pub fn widen(&self, span: Span) -> Span {
+        let span = self.clamp_span(span);
+        if span.len > 0 || self.text.trim().is_empty() {
+            return span;
+        }
+        let rest = &self.text[span.offset..];
+        let word = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        if word > 0 {
+            return Span::new(span.offset, word);
+        }
+        let before = self.text[..span.offset].trim_end();
+        match before.char_indices().last() {
+            Some((i, c)) => Span::new(i, c.len_utf8()),
+            None => span,
+        }
+    }
+
     pub fn slice(&self, span: Span) -> &str {
         let span = self.clamp_span(span);
         &self.text[span.offset..span.end()]

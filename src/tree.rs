@@ -238,7 +238,7 @@ fn cycle_diagnostic(
         .help("a pipeline cannot wait, directly or through others, for itself; remove one of these dependencies");
     for (i, (n, edge)) in path.iter().enumerate() {
         let node = &nodes[*n];
-        let text = (i > 0).then(|| format!("{} waits on {}", node.id.name, names[i + 1]));
+        let text = Some(format!("{} waits on {}", node.id.name, names[i + 1]));
         let span = node
             .doc
             .spans

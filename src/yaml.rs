@@ -60,7 +60,8 @@ impl SpanIndex {
     /// The value's span, falling back to the nearest ancestor's key.
     pub fn value(&self, pointer: &str) -> Option<Span> {
         match self.nearest(pointer) {
-            Some((found, e)) if found == pointer => Some(e.value),
+            // An empty value (`key:` with nothing after it) is shown at its key.
+            Some((found, e)) if found == pointer && e.value.len > 0 => Some(e.value),
             Some((_, e)) => Some(e.key.unwrap_or(e.value)),
             None => None,
         }
@@ -126,6 +127,7 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
         budget: Some(budget()),
         duplicate_keys: DuplicateKeyPolicy::Error,
         with_snippet: false,
+        strict_booleans: true,
     };
     let root: Option<Spanned<Node>> =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| classify(text, &e))?;
@@ -169,11 +171,41 @@ fn classify(text: &str, err: &serde_saphyr::Error) -> YamlError {
         .location()
         .map(|loc| span_of(text, &loc))
         .unwrap_or(Span::new(0, 0));
+    let message = match kind {
+        YamlErrorKind::DuplicateKey => duplicate_key_message(&rendered),
+        YamlErrorKind::Budget => format!(
+            "the file exceeds an input budget ({})",
+            budget_detail(&rendered)
+        ),
+        _ => strip_location(&rendered),
+    };
     YamlError {
         kind,
-        message: strip_location(&rendered),
+        message,
         span,
     }
+}
+
+fn duplicate_key_message(rendered: &str) -> String {
+    let key = rendered
+        .split_once("key:")
+        .map(|(_, rest)| rest.split(',').next().unwrap_or_default().trim())
+        .filter(|k| !k.is_empty());
+    match key {
+        Some(k) => format!("duplicate key `{k}`"),
+        None => "duplicate key".to_string(),
+    }
+}
+
+/// `budget breached: Aliases { aliases: 257 }` → `aliases: 257`.
+fn budget_detail(rendered: &str) -> String {
+    let inner = rendered
+        .split_once('{')
+        .and_then(|(_, r)| r.split_once('}'))
+        .map(|(i, _)| i.trim());
+    inner
+        .unwrap_or("size, depth, anchors or aliases")
+        .replace('_', " ")
 }
 
 /// serde-saphyr appends " at line X column Y"; the diagnostic shows that already.
@@ -383,7 +415,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
 mod tests {
     use super::*;
 
-    fn slice<'a>(text: &'a str, span: Span) -> &'a str {
+    fn slice(text: &str, span: Span) -> &str {
         &text[span.offset..span.end()]
     }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, OutputFormat, exit};
@@ -42,14 +42,13 @@ pub struct Outcome {
     pub loaded: project::Loaded,
 }
 
-/// Loads, validates and cross-checks; `Err` is a message for exit code 2.
-pub fn collect(paths: &[PathBuf]) -> Result<Outcome, String> {
+/// Loads, validates and cross-checks as of `now` (UTC); `Err` is a message for exit code 2.
+pub fn collect(paths: &[PathBuf], now: NaiveDateTime) -> Result<Outcome, String> {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         paths.to_vec()
     };
-    let now = Utc::now().naive_utc();
     let ctx = Context {
         today: now.date(),
         file_exists: &|p| p.is_file(),
@@ -90,7 +89,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Outcome, String> {
 }
 
 pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> u8 {
-    let outcome = match collect(&args.paths) {
+    let outcome = match collect(&args.paths, Utc::now().naive_utc()) {
         Ok(o) => o,
         Err(message) => {
             eprintln!("error: {message}");

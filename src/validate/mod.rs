@@ -166,11 +166,11 @@ pub(crate) fn parse_and_check_schema(
                     "pipeline files are small: at most 1 MiB, 32 levels deep, 256 anchors and aliases"
                 }
             };
-            diags.push(
-                Diagnostic::new(code, err.message)
-                    .help(help)
-                    .label(file, err.span, None),
-            );
+            diags.push(Diagnostic::new(code, err.message).help(help).label(
+                file,
+                file.widen(err.span),
+                None,
+            ));
             return None;
         }
     };
@@ -252,11 +252,14 @@ fn build(
         account: account.as_deref(),
         region: region.as_deref(),
     };
-    let trigger = optional(obj, "trigger", |raw| trigger::trigger(c, &raw, &self_id))?;
-    let (compute, steps) = steps::compute_and_steps(c, obj, dir)?;
-    let notifications = optional(obj, "notifications", |raw| notify::notifications(c, &raw))?;
-    let publish = optional(obj, "publish", |raw| notify::publish(c, &raw))?.unwrap_or_default();
-    let sla = optional(obj, "sla", |raw| notify::sla(c, &raw))?;
+    // Every section is checked before any result is used, so all errors are reported at once.
+    let trigger = optional(obj, "trigger", |raw| trigger::trigger(c, &raw, &self_id));
+    let compute_and_steps = steps::compute_and_steps(c, obj, dir);
+    let notifications = optional(obj, "notifications", |raw| notify::notifications(c, &raw));
+    let publish = optional(obj, "publish", |raw| notify::publish(c, &raw));
+    let sla = optional(obj, "sla", |raw| notify::sla(c, &raw));
+    let (trigger, (compute, steps)) = (trigger?, compute_and_steps?);
+    let (notifications, publish, sla) = (notifications?, publish?.unwrap_or_default(), sla?);
     Some(model::Pipeline {
         name: name?,
         description,

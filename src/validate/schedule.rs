@@ -117,7 +117,7 @@ fn field_form(c: &mut Checker, p: &str, raw: &raw::Schedule) -> Option<Cron> {
             .as_ref()
             .map_or_else(|| default.to_string(), render_field);
         if value.is_some() {
-            let mut probe = vec!["0", "0", "*", "*", "?", "*"];
+            let mut probe = ["0", "0", "*", "*", "?", "*"];
             if field == Field::DayOfWeek {
                 probe[2] = "?";
             }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Checker, section, values};
@@ -37,9 +38,14 @@ pub fn compute_and_steps(
         None => Some(Compute::None),
         Some(_) => section::<raw::Compute>(obj, "compute").and_then(|raw| compute(c, &raw)),
     };
-    let steps: Vec<raw::Step> = match obj.get("steps") {
+    // Step by step, so one malformed step does not hide the others' errors.
+    let steps: Vec<Option<raw::Step>> = match obj.get("steps") {
         None => Vec::new(),
-        Some(_) => section(obj, "steps")?,
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| raw::Step::deserialize(v).ok())
+            .collect(),
+        Some(_) => return None,
     };
     let kind = compute.as_ref().map(|c| match c {
         Compute::Emr(_) => ComputeType::Emr,
@@ -61,6 +67,7 @@ pub fn compute_and_steps(
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::with_capacity(steps.len());
     for (i, raw) in steps.iter().enumerate() {
+        let Some(raw) = raw else { continue };
         let p = format!("/steps/{i}");
         if let Some(first) = names.insert(raw.name.as_str(), i) {
             c.emit(
@@ -248,7 +255,7 @@ fn glue_settings(c: &mut Checker, raw: Option<&raw::GlueSettings>) -> Option<mod
         );
         ok = false;
     }
-    ok.then(|| model::GlueSettings {
+    ok.then_some(model::GlueSettings {
         version,
         worker_type,
         number_of_workers: workers as u32,
@@ -263,12 +270,12 @@ fn step(
     dir: &Path,
 ) -> Option<model::Step> {
     let mut ok = step_name(c, &format!("{p}/name"), &raw.name);
-    let fits = match (raw.kind, compute) {
-        (_, None) => true,
-        (StepType::Spark | StepType::Shell, Some(ComputeType::Emr))
-        | (StepType::Glue, Some(ComputeType::Glue)) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (raw.kind, compute),
+        (_, None)
+            | (StepType::Spark | StepType::Shell, Some(ComputeType::Emr))
+            | (StepType::Glue, Some(ComputeType::Glue))
+    );
     if !fits {
         let needs = if raw.kind == StepType::Glue {
             "GLUE"

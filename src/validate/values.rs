@@ -64,7 +64,9 @@ pub fn pipeline_name(c: &mut Checker, pointer: &str, name: &str) -> bool {
     let ok = is_pipeline_name(name);
     if !ok {
         let fixed: String = name.to_ascii_lowercase().replace(['_', ' ', '.'], "-");
-        let help = if is_pipeline_name(&fixed) {
+        let help = if name.len() > 64 {
+            format!("{} characters; at most 64 are allowed", name.len())
+        } else if is_pipeline_name(&fixed) {
             format!("use lowercase letters, digits and hyphens, e.g. `{fixed}`")
         } else {
             "use lowercase letters, digits and hyphens, starting with a letter, at most 64 characters".to_string()
@@ -116,7 +118,7 @@ pub fn account(c: &mut Checker, pointer: &str, account: &str) -> bool {
     let ok = is_account(account);
     if !ok {
         let digits = account.chars().filter(char::is_ascii_digit).count();
-        let help = if digits == account.len() && digits < 12 {
+        let help = if digits == account.len() && (9..12).contains(&digits) {
             "AWS account ids have exactly 12 digits; a leading zero may have been lost — quote the id".to_string()
         } else {
             "an AWS account id is exactly 12 digits, quoted: \"111111111111\"".to_string()

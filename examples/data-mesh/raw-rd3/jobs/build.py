@@ -1,0 +1,8 @@
+"""Builds data product raw/RD3 (a Glue job on AWS; plain python3 under `dpc local`)."""
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--date", required=True)
+parser.add_argument("--product", required=True)
+args = parser.parse_args()
+print(f"raw-rd3: refreshed {args.product} for {args.date}")
