@@ -138,15 +138,18 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn error(&self, message: &str) -> SyntaxError {
-        let upto = &self.bytes[..self.pos.min(self.bytes.len())];
+        // The position may sit inside a multi-byte character (after a bad escape).
+        let mut at = self.pos.min(self.bytes.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let upto = &self.bytes[..at];
         let line = 1 + upto.iter().filter(|&&b| b == b'\n').count();
         let line_start = upto.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let column = 1 + self.text[line_start..self.pos.min(self.text.len())]
-            .chars()
-            .count();
+        let column = 1 + self.text[line_start..at].chars().count();
         SyntaxError {
             message: message.to_string(),
-            offset: self.pos,
+            offset: at,
             line,
             column,
         }
@@ -469,7 +472,7 @@ impl<'a> Cursor<'a> {
                     self.pos += i + 1;
                     return Ok(());
                 }
-                Some(i) => self.pos += i + 2, // backslash and the escaped byte
+                Some(i) => self.pos = (self.pos + i + 2).min(self.bytes.len()), // `\` and the escaped byte
                 None => {
                     self.pos = self.bytes.len();
                     return Err(self.error("unterminated string"));
@@ -578,6 +581,13 @@ mod tests {
         assert_eq!(memchr2(b'"', b'\\', b"0123456789abc\""), Some(13));
         assert_eq!(memchr2(b'"', b'\\', b"01\\3"), Some(2));
         assert_eq!(memchr2(b'"', b'\\', b"0123456789"), None);
+    }
+
+    #[test]
+    fn errors_inside_multibyte_characters_do_not_panic() {
+        assert!(parse("\"\\\u{fffc}").is_err());
+        let mut cur = Cursor::new("\"ab\\");
+        assert!(cur.skip_value().is_err());
     }
 
     #[test]
