@@ -35,18 +35,41 @@ fn median_ns(mut f: impl FnMut() -> bool) -> f64 {
 }
 
 fn status_event() {
-    println!("(a) status event, {} bytes, one pattern (ns per match, median):", STATUS_EVENT.len());
+    println!(
+        "(a) status event, {} bytes, one pattern (ns per match, median):",
+        STATUS_EVENT.len()
+    );
     let cases = [
-        ("context", r#"{ "context": { "user_id": [9034], "friends_count": [158] } }"#, 373),
-        ("middle field", r#"{ "payload": { "user": { "id_str": ["903487807"] } } }"#, 6_719),
-        ("last field", r#"{ "payload": { "lang_value": ["ja"] } }"#, 7_010),
+        (
+            "context",
+            r#"{ "context": { "user_id": [9034], "friends_count": [158] } }"#,
+            373,
+        ),
+        (
+            "middle field",
+            r#"{ "payload": { "user": { "id_str": ["903487807"] } } }"#,
+            6_719,
+        ),
+        (
+            "last field",
+            r#"{ "payload": { "lang_value": ["ja"] } }"#,
+            7_010,
+        ),
     ];
     for (name, text, quamina) in cases {
         let pattern = Pattern::parse(text).expect("benchmark pattern is valid");
-        let ns = median_ns(|| pattern.matches_json(black_box(STATUS_EVENT)).unwrap_or(false));
+        let ns = median_ns(|| {
+            pattern
+                .matches_json(black_box(STATUS_EVENT))
+                .unwrap_or(false)
+        });
         let mut machine = Machine::new();
         machine.add(name, &pattern);
-        let ns_machine = median_ns(|| machine.matches_json(black_box(STATUS_EVENT)).is_ok_and(|m| m.len() == 1));
+        let ns_machine = median_ns(|| {
+            machine
+                .matches_json(black_box(STATUS_EVENT))
+                .is_ok_and(|m| m.len() == 1)
+        });
         println!(
             "  {name:<13} dpc Pattern {ns:>8.0} ns | dpc Machine {ns_machine:>8.0} ns | quamina {quamina:>6} ns | {:.1}x quamina's speed",
             quamina as f64 / ns
@@ -64,9 +87,12 @@ fn account(i: usize) -> String {
 /// (every third one as `anyOf`, i.e. `$or`).
 fn trigger_pattern(i: usize) -> String {
     let (a, b) = (account(i + 1), account(i + 2));
-    let up_a = format!(r#"{{"{a}": {{"eu-west-1": {{"up-{i}-a": {{"status": ["SUCCEEDED"]}}}}}}}}"#);
-    let up_b = format!(r#"{{"{b}": {{"eu-west-1": {{"up-{i}-b": {{"status": ["SUCCEEDED", "FAILED"]}}}}}}}}"#);
-    let upstreams = if i % 3 == 0 {
+    let up_a =
+        format!(r#"{{"{a}": {{"eu-west-1": {{"up-{i}-a": {{"status": ["SUCCEEDED"]}}}}}}}}"#);
+    let up_b = format!(
+        r#"{{"{b}": {{"eu-west-1": {{"up-{i}-b": {{"status": ["SUCCEEDED", "FAILED"]}}}}}}}}"#
+    );
+    let upstreams = if i.is_multiple_of(3) {
         format!(r#""$or": [{{"upstreams": {up_a}}}, {{"upstreams": {up_b}}}]"#)
     } else {
         let inner_a = &up_a[1..up_a.len() - 1];
@@ -95,7 +121,9 @@ fn trigger_event(i: usize) -> String {
 }
 
 fn triggers() {
-    println!("(b) trigger patterns (SPEC §6.2) in one Machine, one trigger event (ns per event, median):");
+    println!(
+        "(b) trigger patterns (SPEC §6.2) in one Machine, one trigger event (ns per event, median):"
+    );
     let event = trigger_event(500);
     let patterns: Vec<Pattern> = (0..1000)
         .map(|i| Pattern::parse(&trigger_pattern(i)).expect("trigger pattern is valid"))
@@ -103,17 +131,32 @@ fn triggers() {
     for count in [10, 1000] {
         let mut machine = Machine::new();
         // Always include the pattern the event targets.
-        for (i, p) in patterns.iter().enumerate().skip(500 - count / 2).take(count) {
+        for (i, p) in patterns
+            .iter()
+            .enumerate()
+            .skip(500 - count / 2)
+            .take(count)
+        {
             machine.add(format!("pipeline-{i}"), p);
         }
-        let ns = median_ns(|| machine.matches_json(black_box(&event)).is_ok_and(|m| m == ["pipeline-500"]));
+        let ns = median_ns(|| {
+            machine
+                .matches_json(black_box(&event))
+                .is_ok_and(|m| m == ["pipeline-500"])
+        });
         println!("  {count:>5} patterns in a Machine: {ns:>8.0} ns per event");
     }
     let ns = median_ns(|| {
-        let hits = patterns.iter().filter(|p| p.matches_json(&event).unwrap_or(false)).count();
+        let hits = patterns
+            .iter()
+            .filter(|p| p.matches_json(&event).unwrap_or(false))
+            .count();
         hits == 1
     });
-    println!("  {:>5} patterns one by one:    {ns:>8.0} ns per event (no index, for comparison)", patterns.len());
+    println!(
+        "  {:>5} patterns one by one:    {ns:>8.0} ns per event (no index, for comparison)",
+        patterns.len()
+    );
 }
 
 fn main() {

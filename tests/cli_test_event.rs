@@ -16,7 +16,9 @@ fn dpc(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("dpc runs");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.unwrap_or("").as_bytes()).expect("write stdin");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("write stdin");
     drop(input);
     child.wait_with_output().expect("dpc finishes")
 }
@@ -52,7 +54,11 @@ fn no_match_exits_1_and_says_no_match() {
 
 #[test]
 fn an_invalid_pattern_exits_2_with_what_and_where() {
-    let out = test_event(r#"{"detail": {"n": [{"numeric": [">", 5, "<", 1]}]}}"#, MATCHING, &[]);
+    let out = test_event(
+        r#"{"detail": {"n": [{"numeric": [">", 5, "<", 1]}]}}"#,
+        MATCHING,
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);
@@ -66,7 +72,10 @@ fn an_invalid_event_exits_2_with_its_location() {
     let out = test_event(PATTERN, "{\"source\": \"aws.states\",\n \"detail\": }", &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("invalid event") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("invalid event") && err.contains("line 2"),
+        "{err}"
+    );
     let out = test_event(PATTERN, "[1, 2]", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("must be a JSON object"));
@@ -81,9 +90,18 @@ fn reads_files_and_stdin() {
     std::fs::write(&event, MATCHING).unwrap();
     let (p, e) = (pattern.to_str().unwrap(), event.to_str().unwrap());
     assert_eq!(test_event(p, e, &[]).status.code(), Some(0));
-    let out = dpc(&["test-event", "--pattern", p, "--event", "-"], Some(FAILED));
-    assert_eq!((out.status.code(), stdout(&out)), (Some(1), "no match\n".to_string()));
-    let out = dpc(&["test-event", "--pattern", "-", "--event", e], Some(PATTERN));
+    let out = dpc(
+        &["test-event", "--pattern", p, "--event", "-"],
+        Some(FAILED),
+    );
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(1), "no match\n".to_string())
+    );
+    let out = dpc(
+        &["test-event", "--pattern", "-", "--event", e],
+        Some(PATTERN),
+    );
     assert_eq!(out.status.code(), Some(0));
     let missing = dir.path().join("missing.json");
     let out = test_event(missing.to_str().unwrap(), e, &[]);
@@ -92,7 +110,10 @@ fn reads_files_and_stdin() {
 
 #[test]
 fn stdin_cannot_serve_both_inputs() {
-    let out = dpc(&["test-event", "--pattern", "-", "--event", "-"], Some(PATTERN));
+    let out = dpc(
+        &["test-event", "--pattern", "-", "--event", "-"],
+        Some(PATTERN),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("only one of --pattern and --event"));
 }
@@ -101,7 +122,15 @@ fn stdin_cannot_serve_both_inputs() {
 fn json_format_and_global_output_json_agree() {
     let by_format = test_event(PATTERN, FAILED, &["--format", "json"]);
     let by_output = dpc(
-        &["--output", "json", "test-event", "--pattern", PATTERN, "--event", FAILED],
+        &[
+            "--output",
+            "json",
+            "test-event",
+            "--pattern",
+            PATTERN,
+            "--event",
+            FAILED,
+        ],
         None,
     );
     assert_eq!(by_format.status.code(), Some(1));
@@ -119,9 +148,18 @@ fn explain_names_the_failing_field_per_or_branch() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.starts_with("no match\n"), "{text}");
-    assert!(text.contains("$or branch 1 of 2 (source, detail.status): failed"), "{text}");
-    assert!(text.contains(r#"expected ["SUCCEEDED"], found "FAILED""#), "{text}");
-    assert!(text.contains("detail.retries: the field is missing"), "{text}");
+    assert!(
+        text.contains("$or branch 1 of 2 (source, detail.status): failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"expected ["SUCCEEDED"], found "FAILED""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("detail.retries: the field is missing"),
+        "{text}"
+    );
 
     let out = test_event(pattern, FAILED, &["--explain", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -16,12 +16,13 @@ fn parse_line(line: &str) -> Value {
     let (mut in_string, mut escaped) = (false, false);
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
-        if !in_string {
-            if let Some(token) = ["-Infinity", "Infinity", "NaN"].iter().find(|t| rest.starts_with(**t)) {
-                out.push_str("null");
-                rest = &rest[token.len()..];
-                continue;
-            }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .iter()
+            .find(|t| rest.starts_with(**t));
+        if let (false, Some(token)) = (in_string, token) {
+            out.push_str("null");
+            rest = &rest[token.len()..];
+            continue;
         }
         match (in_string, escaped, c) {
             (true, true, _) => escaped = false,
@@ -82,7 +83,10 @@ fn text_of(case: &Value, line: &str, field: &str) -> String {
     }
     let value = &case[field];
     if case.get(format!("{field}_is_text")) == Some(&Value::Bool(true)) {
-        return value.as_str().expect("*_is_text value is a string").to_string();
+        return value
+            .as_str()
+            .expect("*_is_text value is a string")
+            .to_string();
     }
     raw_member(line, field)
         .unwrap_or_else(|| panic!("no {field} in {line}"))
@@ -98,7 +102,8 @@ fn check(case: &Value, line: &str) -> Result<(), String> {
             Ok(_) => Err(format!("accepted invalid pattern {pattern_text}")),
         };
     }
-    let pattern = Pattern::parse(&pattern_text).map_err(|e| format!("rejected valid pattern: {e}"))?;
+    let pattern =
+        Pattern::parse(&pattern_text).map_err(|e| format!("rejected valid pattern: {e}"))?;
     let event_text = text_of(case, line, "event");
     let expected = case["match"].as_bool().ok_or("case without \"match\"")?;
     let lazy = pattern
@@ -110,7 +115,9 @@ fn check(case: &Value, line: &str) -> Result<(), String> {
     machine.add("p", &pattern);
     let via_machine = machine.matches(&event) == ["p"];
     let explained = pattern.explain(&event).matched;
-    if (lazy, pattern.matches(&event), via_machine, explained) != (expected, expected, expected, expected) {
+    if (lazy, pattern.matches(&event), via_machine, explained)
+        != (expected, expected, expected, expected)
+    {
         return Err(format!(
             "expected match={expected}, got matches_json={lazy} matches={} machine={via_machine} explain={explained}",
             pattern.matches(&event)
@@ -130,7 +137,10 @@ fn every_conformance_case_passes() {
         .filter_map(|(c, l)| check(c, l).err().map(|why| format!("{}: {why}", c["name"])))
         .collect();
     let passed = cases.len() - failures.len();
-    println!("EventBridge conformance: {passed}/{} cases passed", cases.len());
+    println!(
+        "EventBridge conformance: {passed}/{} cases passed",
+        cases.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
@@ -142,7 +152,8 @@ fn every_conformance_case_passes() {
 
 #[test]
 fn raw_members_keep_key_order() {
-    let line = r#"{"name": "x", "pattern": {"b": [1], "$or": [{"a": ["}"]}, {"c": [2]}]}, "match": true}"#;
+    let line =
+        r#"{"name": "x", "pattern": {"b": [1], "$or": [{"a": ["}"]}, {"c": [2]}]}, "match": true}"#;
     assert_eq!(
         raw_member(line, "pattern"),
         Some(r#"{"b": [1], "$or": [{"a": ["}"]}, {"c": [2]}]}"#)

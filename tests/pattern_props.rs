@@ -22,7 +22,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "[a-z*\\\\<>=./0-9]{0,8}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
@@ -71,23 +73,43 @@ fn arb_condition() -> impl Strategy<Value = (Value, Option<Value>)> {
         (-1_000_000i64..1_000_000).prop_map(|n| (json!([n]), Some(json!(n as f64)))),
         any::<bool>().prop_map(|b| (json!([b]), Some(json!(b)))),
         Just((json!([null]), Some(Value::Null))),
-        (word, word).prop_map(|(p, rest)| (json!([{"prefix": p}]), Some(json!(format!("{p}{rest}"))))),
-        (word, word).prop_map(|(s, head)| (json!([{"suffix": s}]), Some(json!(format!("{head}{s}"))))),
-        word.prop_map(|s| (json!([{"equals-ignore-case": s.to_uppercase()}]), Some(json!(s)))),
+        (word, word)
+            .prop_map(|(p, rest)| (json!([{"prefix": p}]), Some(json!(format!("{p}{rest}"))))),
+        (word, word)
+            .prop_map(|(s, head)| (json!([{"suffix": s}]), Some(json!(format!("{head}{s}"))))),
+        word.prop_map(|s| (
+            json!([{"equals-ignore-case": s.to_uppercase()}]),
+            Some(json!(s))
+        )),
         (word, word).prop_map(|(p, rest)| (
             json!([{"prefix": {"equals-ignore-case": p.to_uppercase()}}]),
             Some(json!(format!("{p}{rest}")))
         )),
-        (word, word).prop_map(|(a, b)| (json!([{"wildcard": format!("{a}*{b}")}]), Some(json!(format!("{a}xyz{b}"))))),
-        word.prop_map(|s| (json!([{"anything-but": [format!("{s}1"), format!("{s}2")]}]), Some(json!(s)))),
-        word.prop_map(|s| (json!([{"anything-but": {"prefix": format!("{s}_")}}]), Some(json!(s)))),
+        (word, word).prop_map(|(a, b)| (
+            json!([{"wildcard": format!("{a}*{b}")}]),
+            Some(json!(format!("{a}xyz{b}")))
+        )),
+        word.prop_map(|s| (
+            json!([{"anything-but": [format!("{s}1"), format!("{s}2")]}]),
+            Some(json!(s))
+        )),
+        word.prop_map(|s| (
+            json!([{"anything-but": {"prefix": format!("{s}_")}}]),
+            Some(json!(s))
+        )),
         (-1000i64..1000, 1i64..1000, 0.0f64..1.0).prop_map(|(lo, width, t)| {
             let x = lo as f64 + t * width as f64;
-            (json!([{"numeric": [">=", lo, "<=", lo + width]}]), Some(json!(x)))
+            (
+                json!([{"numeric": [">=", lo, "<=", lo + width]}]),
+                Some(json!(x)),
+            )
         }),
         (any::<[u8; 4]>(), 8u8..=32).prop_map(|(ip, bits)| {
             let cidr = format!("{}.{}.{}.{}/{bits}", ip[0], ip[1], ip[2], ip[3]);
-            (json!([{"cidr": cidr}]), Some(json!(format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]))))
+            (
+                json!([{"cidr": cidr}]),
+                Some(json!(format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]))),
+            )
         }),
         word.prop_map(|s| (json!([{"exists": true}]), Some(json!(s)))),
         Just((json!([{"exists": false}]), None)),
@@ -111,9 +133,17 @@ fn insert(root: &mut Value, path: &[String], value: Value) {
 
 /// A pattern over 1-5 distinct field paths and an event satisfying it.
 fn arb_matching_pair() -> impl Strategy<Value = (String, String)> {
-    let field = (prop::collection::vec("[a-z]{1,4}", 0..3), arb_condition(), any::<bool>());
-    (prop::collection::vec(field, 1..6), any::<bool>(), any::<bool>()).prop_map(
-        |(fields, with_or, noise)| {
+    let field = (
+        prop::collection::vec("[a-z]{1,4}", 0..3),
+        arb_condition(),
+        any::<bool>(),
+    );
+    (
+        prop::collection::vec(field, 1..6),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(fields, with_or, noise)| {
             let (mut pattern, mut event) = (json!({}), json!({}));
             for (i, (tail, (cond, value), in_array)) in fields.into_iter().enumerate() {
                 // A distinct first segment per field keeps paths from colliding.
@@ -126,15 +156,18 @@ fn arb_matching_pair() -> impl Strategy<Value = (String, String)> {
                 }
             }
             if noise {
-                insert(&mut event, &["noise".into()], json!({"deep": [1, {"x": "y"}], "s": "t"}));
+                insert(
+                    &mut event,
+                    &["noise".into()],
+                    json!({"deep": [1, {"x": "y"}], "s": "t"}),
+                );
             }
             if with_or {
                 let satisfied = pattern.clone();
                 pattern = json!({"$or": [{"never": ["matched"]}, satisfied]});
             }
             (pattern.to_string(), event.to_string())
-        },
-    )
+        })
 }
 
 proptest! {

@@ -56,7 +56,10 @@ fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, String> {
         let explanation = pattern.explain(&event);
         match format {
             OutputFormat::Human => print!("{explanation}"),
-            OutputFormat::Json => println!("{}", json_result(&pattern, Some(&explanation), explanation.matched)),
+            OutputFormat::Json => println!(
+                "{}",
+                json_result(&pattern, Some(&explanation), explanation.matched)
+            ),
         }
         explanation.matched
     } else {

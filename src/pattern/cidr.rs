@@ -21,7 +21,11 @@ impl IpRange {
         let width = if matches!(ip, IpAddr::V6(_)) { 128 } else { 32 };
         let bits: u32 = match bits.parse() {
             Ok(b) if b <= width && !bits.starts_with('+') => b,
-            _ => return Err(format!("malformed CIDR {text:?}: prefix length must be 0..={width}")),
+            _ => {
+                return Err(format!(
+                    "malformed CIDR {text:?}: prefix length must be 0..={width}"
+                ));
+            }
         };
         let (v6, value) = to_bits(ip);
         let host_mask = if bits == width {
@@ -58,7 +62,12 @@ impl IpRange {
 /// Parses an IPv4 or IPv6 address in the usual text forms.
 fn parse_ip(text: &str) -> Option<IpAddr> {
     // Cheap filter first: most event strings are not addresses.
-    if text.len() < 2 || text.len() > 45 || !text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':') {
+    if text.len() < 2
+        || text.len() > 45
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+    {
         return None;
     }
     text.parse().ok()
@@ -81,8 +90,16 @@ mod tests {
         assert!(r.contains_text("10.0.3.186") && !r.contains_text("10.0.4.5"));
         let r = IpRange::parse_cidr("220.160.153.171/31").unwrap();
         assert!(r.contains_text("220.160.153.170") && !r.contains_text("220.160.153.172"));
-        assert!(IpRange::parse_cidr("0.0.0.0/0").unwrap().contains_text("8.8.8.8"));
-        assert!(!IpRange::parse_cidr("0.0.0.0/0").unwrap().contains_text("::1"));
+        assert!(
+            IpRange::parse_cidr("0.0.0.0/0")
+                .unwrap()
+                .contains_text("8.8.8.8")
+        );
+        assert!(
+            !IpRange::parse_cidr("0.0.0.0/0")
+                .unwrap()
+                .contains_text("::1")
+        );
     }
 
     #[test]
@@ -95,7 +112,16 @@ mod tests {
 
     #[test]
     fn malformed_blocks_are_rejected() {
-        for bad in ["foo", "10.0.0.0", "10.0.0.0/33", "10.0.0/8", "::/129", "1.2.3.4/-1", "1.2.3.4/+1", "1.2.3.4/"] {
+        for bad in [
+            "foo",
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "::/129",
+            "1.2.3.4/-1",
+            "1.2.3.4/+1",
+            "1.2.3.4/",
+        ] {
             assert!(IpRange::parse_cidr(bad).is_err(), "{bad}");
         }
     }

@@ -116,7 +116,9 @@ pub(crate) fn flatten<'a>(text: &'a str, paths: &Paths) -> Result<Flat<'a>, Even
     if flow == Flow::Continue {
         s.cur.ws();
         if s.cur.peek().is_some() {
-            return Err(EventError(s.cur.error("trailing characters after the event")));
+            return Err(EventError(
+                s.cur.error("trailing characters after the event"),
+            ));
         }
     }
     // Stable: values of one path stay in document order.
@@ -146,7 +148,11 @@ impl<'a> Scanner<'a, '_> {
     fn object(&mut self, node: u32, depth: usize, tail: bool) -> Result<Flow, SyntaxError> {
         let wanted = self.paths.child_count(node);
         let mut early = tail && wanted <= 64;
-        let all = if wanted >= 64 { u64::MAX } else { (1u64 << wanted) - 1 };
+        let all = if wanted >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << wanted) - 1
+        };
         let mut seen = 0u64;
         let Some(mut key) = self.cur.first_key()? else {
             return Ok(Flow::Continue);
@@ -297,7 +303,14 @@ mod tests {
     #[test]
     fn malformed_events_are_errors() {
         let p = paths(&["a"]);
-        for bad in ["[1]", "{\"a\": }", "{\"b\": 1", "{\"b\": 1} x", "{\"b\": [1}", "\"s\""] {
+        for bad in [
+            "[1]",
+            "{\"a\": }",
+            "{\"b\": 1",
+            "{\"b\": 1} x",
+            "{\"b\": [1}",
+            "\"s\"",
+        ] {
             assert!(flatten(bad, &p).is_err(), "{bad}");
         }
         assert!(Event::parse("{\"a\": [1, 2,]}").is_err());

@@ -79,10 +79,16 @@ impl Pattern {
         };
         if !matched && failures.is_empty() {
             failures.push(FieldFailure {
-                field: specs.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", "),
+                field: specs
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 expected: "values from the same array element".into(),
                 found: Vec::new(),
-                reason: "each field matches on its own, but not within the same element of an array".into(),
+                reason:
+                    "each field matches on its own, but not within the same element of an array"
+                        .into(),
             });
         }
         BranchReport {
@@ -132,11 +138,19 @@ impl fmt::Display for Explanation {
         let total = self.branches.len();
         for b in &self.branches {
             let label = if total > 1 {
-                format!("$or branch {} of {total} ({})", b.branch, b.fields.join(", "))
+                format!(
+                    "$or branch {} of {total} ({})",
+                    b.branch,
+                    b.fields.join(", ")
+                )
             } else {
                 "pattern".to_string()
             };
-            writeln!(f, "  {label}: {}", if b.matched { "matched" } else { "failed" })?;
+            writeln!(
+                f,
+                "  {label}: {}",
+                if b.matched { "matched" } else { "failed" }
+            )?;
             for fail in &b.failures {
                 let found = if fail.found.is_empty() {
                     "nothing".to_string()
@@ -180,7 +194,9 @@ mod tests {
     #[test]
     fn reports_missing_fields_and_array_inconsistency() {
         let p = Pattern::parse(r#"{"d": {"a": ["x"], "b": ["y"]}}"#).unwrap();
-        let e = p.explain_json(r#"{"d": [{"a": "x"}, {"b": "y"}]}"#).unwrap();
+        let e = p
+            .explain_json(r#"{"d": [{"a": "x"}, {"b": "y"}]}"#)
+            .unwrap();
         assert!(e.branches[0].failures[0].reason.contains("same element"));
         let e = p.explain_json(r#"{"d": {"a": "x"}}"#).unwrap();
         assert_eq!(e.branches[0].failures[0].field, "d.b");

@@ -530,7 +530,10 @@ fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
         }
         i += 8;
     }
-    hay[i..].iter().position(|&c| c == a || c == b).map(|p| p + i)
+    hay[i..]
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|p| p + i)
 }
 
 /// Length of the UTF-8 sequence a lead byte starts.
@@ -566,7 +569,17 @@ mod tests {
         let err = parse("{\n  \"a\": [1, 2 3]\n}").unwrap_err();
         assert_eq!((err.line, err.column), (2, 14));
         assert!(err.message.contains("expected ',' or ']'"));
-        for bad in ["", "{", "[1,]", "01", "1.", "\"\\x\"", "{} x", "nul", "\"\u{1}\""] {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "01",
+            "1.",
+            "\"\\x\"",
+            "{} x",
+            "nul",
+            "\"\u{1}\"",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -592,10 +605,7 @@ mod tests {
 
     #[test]
     fn surrogate_pairs_decode_and_lone_ones_fail() {
-        assert_eq!(
-            parse(r#""\ud83d\ude00""#).unwrap(),
-            Json::Str("😀".into())
-        );
+        assert_eq!(parse(r#""\ud83d\ude00""#).unwrap(), Json::Str("😀".into()));
         assert!(parse(r#""\ud83d""#).is_err());
     }
 }

@@ -300,7 +300,10 @@ mod tests {
         let m = machine(&[
             ("by-source", r#"{"source": ["a"]}"#),
             ("by-prefix", r#"{"detail": {"s": [{"prefix": "SUC"}]}}"#),
-            ("either", r#"{"$or": [{"source": ["a"]}, {"detail": {"s": ["SUCCEEDED"]}}]}"#),
+            (
+                "either",
+                r#"{"$or": [{"source": ["a"]}, {"detail": {"s": ["SUCCEEDED"]}}]}"#,
+            ),
             ("other", r#"{"source": ["b"]}"#),
             ("number", r#"{"detail": {"n": [300]}}"#),
         ]);
@@ -313,7 +316,10 @@ mod tests {
 
     #[test]
     fn add_replaces_and_remove_forgets() {
-        let mut m = machine(&[("p", r#"{"a": ["x"]}"#), ("q", r#"{"a": ["x"], "b": ["y"]}"#)]);
+        let mut m = machine(&[
+            ("p", r#"{"a": ["x"]}"#),
+            ("q", r#"{"a": ["x"], "b": ["y"]}"#),
+        ]);
         assert_eq!(m.matches_json(r#"{"a": "x"}"#).unwrap(), ["p"]);
         m.add("p", &Pattern::parse(r#"{"a": ["z"]}"#).unwrap());
         assert_eq!(m.len(), 2);
@@ -323,14 +329,19 @@ mod tests {
         assert!(m.matches_json(r#"{"a": "z"}"#).unwrap().is_empty());
         assert_eq!(m.matches_json(r#"{"a": "x", "b": "y"}"#).unwrap(), ["q"]);
         assert!(m.remove("q") && m.is_empty());
-        assert!(m.matches_json(r#"{"a": "x", "b": "y"}"#).unwrap().is_empty());
+        assert!(
+            m.matches_json(r#"{"a": "x", "b": "y"}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn anchors_spread_over_distinct_values() {
         let mut m = Machine::new();
         for i in 0..100 {
-            let text = format!(r#"{{"source": ["s"], "detail": {{"target": {{"pipeline": ["p{i}"]}}}}}}"#);
+            let text =
+                format!(r#"{{"source": ["s"], "detail": {{"target": {{"pipeline": ["p{i}"]}}}}}}"#);
             m.add(format!("n{i}"), &Pattern::parse(&text).unwrap());
         }
         let biggest = m.index.values().map(Vec::len).max().unwrap();

@@ -126,10 +126,9 @@ impl Matcher {
                 !ps.iter().any(|p| f == p.as_str())
             }
             Matcher::AnythingButWildcard(gs) => !gs.iter().any(|g| g.matches(s)),
-            Matcher::Exact(_)
-            | Matcher::Numeric(_)
-            | Matcher::Exists
-            | Matcher::AnythingBut(_) => false,
+            Matcher::Exact(_) | Matcher::Numeric(_) | Matcher::Exists | Matcher::AnythingBut(_) => {
+                false
+            }
         }
     }
 }

@@ -29,7 +29,10 @@ mod tests {
     fn equal_values_spelled_differently_compare_equal() {
         assert_eq!(comparable("300"), comparable("3.0e2"));
         assert_eq!(comparable("-0"), Some(0.0));
-        assert_ne!(comparable("27.807807921694092"), comparable("27.80780792169409"));
+        assert_ne!(
+            comparable("27.807807921694092"),
+            comparable("27.80780792169409")
+        );
     }
 
     #[test]

@@ -76,7 +76,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, PatternError> {
         location: format!("line {} column {}", e.line, e.column),
     })?;
     let Json::Obj(members) = &source else {
-        return Err(PatternError::at("", "an event pattern must be a JSON object"));
+        return Err(PatternError::at(
+            "",
+            "an event pattern must be a JSON object",
+        ));
     };
     let mut branches = Vec::new();
     object(members, "", "", false, &mut branches)?;
@@ -127,13 +130,19 @@ fn or(value: &Json, path: &str, loc: &str, branches: &mut Vec<Branch>) -> Result
         return Err(PatternError::at(loc, "$or must be an array of objects"));
     };
     if alternatives.len() < 2 {
-        return Err(PatternError::at(loc, "$or must have at least 2 alternatives"));
+        return Err(PatternError::at(
+            loc,
+            "$or must have at least 2 alternatives",
+        ));
     }
     let before = std::mem::take(branches);
     for (i, alt) in alternatives.iter().enumerate() {
         let here = format!("{loc}[{i}]");
         let Json::Obj(members) = alt else {
-            return Err(PatternError::at(&here, "each $or alternative must be an object"));
+            return Err(PatternError::at(
+                &here,
+                "each $or alternative must be an object",
+            ));
         };
         let mut forked = if before.is_empty() {
             vec![Vec::new()]
@@ -237,7 +246,8 @@ fn expression(members: &[(String, Json)], loc: &str) -> Result<Option<Matcher>, 
         "equals-ignore-case" => Matcher::EqualsIgnoreCase(fold(&string(value, &here, op)?).into()),
         "wildcard" => Matcher::Wildcard(glob(&string(value, &here, op)?, &here)?),
         "cidr" => Matcher::Cidr(
-            IpRange::parse_cidr(&string(value, &here, op)?).map_err(|e| PatternError::at(&here, e))?,
+            IpRange::parse_cidr(&string(value, &here, op)?)
+                .map_err(|e| PatternError::at(&here, e))?,
         ),
         "numeric" => Matcher::Numeric(numeric(value, &here)?),
         "anything-but" => anything_but(value, &here)?,
@@ -259,7 +269,10 @@ fn expression(members: &[(String, Json)], loc: &str) -> Result<Option<Matcher>, 
 fn string(value: &Json, loc: &str, op: &str) -> Result<String, PatternError> {
     match value {
         Json::Str(s) => Ok(s.clone()),
-        _ => Err(PatternError::at(loc, format!("{op} match pattern must be a string"))),
+        _ => Err(PatternError::at(
+            loc,
+            format!("{op} match pattern must be a string"),
+        )),
     }
 }
 
@@ -282,20 +295,35 @@ fn affix(
                 let s = string(v, &join(loc, k), k)?;
                 Ok(ignore_case(fold(&s).into()))
             }
-            [(k, _)] => Err(PatternError::at(loc, format!("unsupported {op} pattern: {k:?}"))),
-            _ => Err(PatternError::at(loc, "only one key allowed in a match expression")),
+            [(k, _)] => Err(PatternError::at(
+                loc,
+                format!("unsupported {op} pattern: {k:?}"),
+            )),
+            _ => Err(PatternError::at(
+                loc,
+                "only one key allowed in a match expression",
+            )),
         },
-        _ => Err(PatternError::at(loc, format!("{op} match pattern must be a string"))),
+        _ => Err(PatternError::at(
+            loc,
+            format!("{op} match pattern must be a string"),
+        )),
     }
 }
 
 /// `numeric`: `[op, n]` or `[">" | ">=", low, "<" | "<=", high]`.
 fn numeric(value: &Json, loc: &str) -> Result<Range, PatternError> {
     let Json::Arr(items) = value else {
-        return Err(PatternError::at(loc, "numeric must be an array such as [\">\", 0, \"<=\", 5]"));
+        return Err(PatternError::at(
+            loc,
+            "numeric must be an array such as [\">\", 0, \"<=\", 5]",
+        ));
     };
     let (first_op, first) = bound(items, 0, loc)?;
-    let mut range = Range { lower: None, upper: None };
+    let mut range = Range {
+        lower: None,
+        upper: None,
+    };
     match first_op {
         "=" => {
             range.lower = Some((first, true));
@@ -321,7 +349,10 @@ fn numeric(value: &Json, loc: &str) -> Result<Range, PatternError> {
         ));
     }
     if first >= second {
-        return Err(PatternError::at(loc, "bottom must be less than top in a numeric range"));
+        return Err(PatternError::at(
+            loc,
+            "bottom must be less than top in a numeric range",
+        ));
     }
     range.upper = Some((second, second_op == "<="));
     Ok(range)
@@ -346,10 +377,13 @@ fn bound<'j>(items: &'j [Json], at: usize, loc: &str) -> Result<(&'j str, f64), 
     };
     let here = format!("{loc}[{}]", at + 1);
     match items.get(at + 1) {
-        Some(Json::Num(text)) => number::comparable(text)
-            .map(|n| (op, n))
-            .ok_or_else(|| PatternError::at(&here, format!("cannot compare number {text}: out of range"))),
-        _ => Err(PatternError::at(&here, format!("value of {op} must be numeric"))),
+        Some(Json::Num(text)) => number::comparable(text).map(|n| (op, n)).ok_or_else(|| {
+            PatternError::at(&here, format!("cannot compare number {text}: out of range"))
+        }),
+        _ => Err(PatternError::at(
+            &here,
+            format!("value of {op} must be numeric"),
+        )),
     }
 }
 
@@ -371,7 +405,10 @@ fn anything_but(value: &Json, loc: &str) -> Result<Matcher, PatternError> {
         }
         Json::Obj(members) => {
             let [(op, inner)] = members.as_slice() else {
-                return Err(PatternError::at(loc, "only one key allowed in an anything-but expression"));
+                return Err(PatternError::at(
+                    loc,
+                    "only one key allowed in an anything-but expression",
+                ));
             };
             let here = join(loc, op);
             let list = string_list(inner, &here, op)?;
@@ -405,7 +442,12 @@ fn anything_but(value: &Json, loc: &str) -> Result<Matcher, PatternError> {
 
 /// A string or a non-empty list of strings.
 fn string_list(value: &Json, loc: &str, op: &str) -> Result<Vec<String>, PatternError> {
-    let err = || PatternError::at(loc, format!("{op} must be a string or a non-empty list of strings"));
+    let err = || {
+        PatternError::at(
+            loc,
+            format!("{op} must be a string or a non-empty list of strings"),
+        )
+    };
     match value {
         Json::Str(s) => Ok(vec![s.clone()]),
         Json::Arr(items) if !items.is_empty() => items
@@ -433,14 +475,22 @@ mod tests {
     }
 
     fn error(text: &str) -> PatternError {
-        parse(text).err().unwrap_or_else(|| panic!("{text} should be rejected"))
+        parse(text)
+            .err()
+            .unwrap_or_else(|| panic!("{text} should be rejected"))
     }
 
     #[test]
     fn or_forks_branches_and_keeps_outer_fields() {
         assert_eq!(
-            paths(r#"{"s": ["a"], "d": {"$or": [{"x": [1]}, {"y": [2], "$or": [{"p": [1]}, {"q": [2]}]}]}}"#),
-            vec![vec!["s", "d.x"], vec!["s", "d.y", "d.p"], vec!["s", "d.y", "d.q"]]
+            paths(
+                r#"{"s": ["a"], "d": {"$or": [{"x": [1]}, {"y": [2], "$or": [{"p": [1]}, {"q": [2]}]}]}}"#
+            ),
+            vec![
+                vec!["s", "d.x"],
+                vec!["s", "d.y", "d.p"],
+                vec!["s", "d.y", "d.q"]
+            ]
         );
     }
 
@@ -461,7 +511,11 @@ mod tests {
         let e = error("{\n \"a\": [1 2]}");
         assert_eq!(e.location, "line 2 column 10");
         assert_eq!(error("[1]").location, "the top level");
-        assert!(error(r#"{"a": [{"wildcard": "a**"}]}"#).message.contains("**"));
+        assert!(
+            error(r#"{"a": [{"wildcard": "a**"}]}"#)
+                .message
+                .contains("**")
+        );
     }
 
     #[test]

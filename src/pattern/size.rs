@@ -61,7 +61,10 @@ mod tests {
     fn counts_combinations_and_compact_length() {
         let p = Pattern::parse(r#"{ "source": ["a"], "$or": [ {"x": [1]}, {"y": [2]} ], "d": {"$or": [{"p": [1]}, {"q": [1]}, {"r": [1]}]} }"#).unwrap();
         assert_eq!(p.combinations(), 6);
-        assert_eq!(p.to_json(), r#"{"source":["a"],"$or":[{"x":[1]},{"y":[2]}],"d":{"$or":[{"p":[1]},{"q":[1]},{"r":[1]}]}}"#);
+        assert_eq!(
+            p.to_json(),
+            r#"{"source":["a"],"$or":[{"x":[1]},{"y":[2]}],"d":{"$or":[{"p":[1]},{"q":[1]},{"r":[1]}]}}"#
+        );
         assert_eq!(p.len(), p.to_json().len());
         assert!(p.check_size(DEFAULT_MAX_LENGTH).is_ok());
         let err = p.check_size(10).unwrap_err();
@@ -71,10 +74,18 @@ mod tests {
 
     #[test]
     fn over_a_thousand_combinations_is_reported_not_refused() {
-        let alt = (0..11).map(|i| format!(r#"{{"f{i}": [1]}}"#)).collect::<Vec<_>>().join(",");
-        let text = format!(r#"{{"a": {{"$or": [{alt}]}}, "b": {{"$or": [{alt}]}}, "c": {{"$or": [{alt}]}}}}"#);
+        let alt = (0..11)
+            .map(|i| format!(r#"{{"f{i}": [1]}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let text = format!(
+            r#"{{"a": {{"$or": [{alt}]}}, "b": {{"$or": [{alt}]}}, "c": {{"$or": [{alt}]}}}}"#
+        );
         let p = Pattern::parse(&text).unwrap();
         assert_eq!(p.combinations(), 1331);
-        assert_eq!(p.check_size(DEFAULT_MAX_LENGTH).unwrap_err().combinations, 1331);
+        assert_eq!(
+            p.check_size(DEFAULT_MAX_LENGTH).unwrap_err().combinations,
+            1331
+        );
     }
 }
