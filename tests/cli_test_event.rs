@@ -135,8 +135,10 @@ fn json_format_and_global_output_json_agree() {
     );
     assert_eq!(by_format.status.code(), Some(1));
     assert_eq!(stdout(&by_format), stdout(&by_output));
+    assert!(stdout(&by_format).starts_with(r#"{"matched":false,"#));
     let v: serde_json::Value = serde_json::from_str(&stdout(&by_format)).unwrap();
     assert_eq!(v["matched"], false);
+    assert!(v.get("branches").is_none());
     assert_eq!(v["combinations"], 1);
     assert_eq!(v["length"], 59); // compact: {"source":["aws.states"],"detail":{"status":["SUCCEEDED"]}}
 }

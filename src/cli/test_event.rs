@@ -6,10 +6,10 @@ use std::io::Read;
 use std::path::Path;
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{GlobalArgs, OutputFormat, exit};
-use crate::pattern::{DEFAULT_MAX_LENGTH, Event, Pattern};
+use crate::pattern::{BranchReport, DEFAULT_MAX_LENGTH, Event, Explanation, Pattern};
 
 #[derive(Debug, Args)]
 pub struct TestEventArgs {
@@ -73,20 +73,25 @@ fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, String> {
     Ok(matched)
 }
 
-fn json_result(
-    pattern: &Pattern,
-    explanation: Option<&crate::pattern::Explanation>,
+/// The `--format json` result; fields in this order, `branches` only with `--explain`.
+#[derive(Serialize)]
+struct JsonResult<'a> {
     matched: bool,
-) -> serde_json::Value {
-    let mut out = json!({
-        "matched": matched,
-        "combinations": pattern.combinations(),
-        "length": pattern.len(),
-    });
-    if let Some(e) = explanation {
-        out["branches"] = json!(e.branches);
-    }
-    out
+    combinations: usize,
+    length: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branches: Option<&'a [BranchReport]>,
+}
+
+fn json_result(pattern: &Pattern, explanation: Option<&Explanation>, matched: bool) -> String {
+    let result = JsonResult {
+        matched,
+        combinations: pattern.combinations(),
+        length: pattern.len(),
+        branches: explanation.map(|e| e.branches.as_slice()),
+    };
+    // Serialising plain data to a String cannot fail; fall back to the bare answer anyway.
+    serde_json::to_string(&result).unwrap_or_else(|_| format!("{{\"matched\":{matched}}}"))
 }
 
 /// `-` is stdin; text starting with `{` or `[` is inline JSON; an existing file is read;

@@ -4,7 +4,8 @@
 //! reading as soon as every referenced key of every enclosing object has been read.
 //!
 //! That early stop assumes an object does not repeat a key (RFC 8259 says keys SHOULD be
-//! unique, and AWS events never repeat them): a repeated key after the stop is not read.
+//! unique, and AWS events never repeat them), nor spell one path both nested and dotted
+//! (`{"a": {"b": 1}, "a.b": 2}`): such a repetition after the stop is not read.
 //! Use [`Event::parse`] to validate a whole event first when its source is untrusted.
 
 use super::json::{self, Cursor, MAX_DEPTH, Scalar, SyntaxError};
