@@ -175,6 +175,7 @@ impl Rule {
             fields: &self.fields,
             chosen: Vec::new(),
             absent: Vec::new(),
+            prune: !self.fields.iter().any(|f| f.absent_ok),
         };
         search.from(0)
     }
@@ -188,6 +189,9 @@ struct Search<'r, 'f, 'a> {
     chosen: Vec<(u32, u32)>,
     /// Paths that must have no value consistent with the final choice.
     absent: Vec<u32>,
+    /// Whether a failed unconstrained choice proves the field's other values fail too
+    /// (not with `exists: false` tests, which more constraints can make true).
+    prune: bool,
 }
 
 impl Search<'_, '_, '_> {
@@ -206,7 +210,7 @@ impl Search<'_, '_, '_> {
                 return true;
             }
             self.chosen.truncate(mark);
-            if !adds {
+            if !adds && self.prune {
                 // A value adding no constraint failed, so more constrained ones would too.
                 break;
             }
@@ -297,6 +301,21 @@ mod tests {
         });
         assert!(r.matches(&Scalar::Num("5")) && !r.matches(&Scalar::Num("0")));
         assert!(!r.matches(&s("3")) && !r.matches(&Scalar::Num("1e999")));
+    }
+
+    #[test]
+    fn absence_is_judged_against_the_whole_choice() {
+        use crate::pattern::Pattern;
+        // Only the second element of `d` has an `a` without a `b`.
+        let p = Pattern::parse(r#"{"d": {"a": ["x"], "b": [{"exists": false}]}}"#).unwrap();
+        assert_eq!(
+            p.matches_json(r#"{"d": [{"a": "x", "b": 1}, {"a": "x"}]}"#),
+            Ok(true)
+        );
+        assert_eq!(
+            p.matches_json(r#"{"d": [{"a": "x", "b": 1}, {"a": "y"}]}"#),
+            Ok(false)
+        );
     }
 
     #[test]
