@@ -7,6 +7,7 @@ pub mod cli;
 pub mod codes;
 pub mod cron;
 pub mod diagnostic;
+pub mod events;
 pub mod model;
 pub mod pattern;
 pub mod project;
