@@ -155,24 +155,60 @@ fn data_product_test(leaf: &DataProductLeaf) -> Test {
 
 /// A block (`executions` or `dataProducts`) as the object under its `detail` key.
 fn condition<L>(cond: &Condition<L>, test: impl Fn(&L) -> Test) -> Result<Value, CompileError> {
-    let all: Vec<Test> = cond.all_of.iter().map(&test).collect();
+    let all = intersect(cond.all_of.iter().map(&test));
     let any = unite(cond.any_of.iter().map(&test));
-    let mut object = conjunction(&all)?;
-    match (all.is_empty(), any.len(), cond.operator) {
-        (_, 0, _) => {}
-        // One alternative is no alternative: a plain conjunct, not a one-branch `$or`.
-        (true, 1, _) | (false, 1, Operator::And) => object = conjunction(&[all, any].concat())?,
-        (true, _, _) | (false, _, Operator::And) => {
-            let branches = any.iter().map(|t| Value::Object(nest(t))).collect();
-            object.insert("$or".into(), Value::Array(branches));
+    let object = match (cond.all_of.is_empty(), any.is_empty(), cond.operator) {
+        (_, true, _) => object_of(&all?),
+        (true, false, _) | (false, false, Operator::And) => and_any(all?, any)?,
+        // An allOf that can never hold is a dead alternative, not an error, beside anyOf.
+        (false, false, Operator::Or) => match all {
+            Ok(all) => {
+                let mut branches = vec![Value::Object(object_of(&all))];
+                branches.extend(
+                    any.iter()
+                        .map(|t| Value::Object(object_of(std::slice::from_ref(t)))),
+                );
+                Map::from_iter([("$or".to_string(), Value::Array(branches))])
+            }
+            Err(_) => and_any(Vec::new(), any)?,
+        },
+    };
+    Ok(Value::Object(object))
+}
+
+/// `all ∧ (any₁ ∨ any₂ …)`. A path tested both outside and inside a `$or` branch has no
+/// agreed meaning in EventBridge, so such tests move into every branch (intersected where the
+/// branch tests the same path); a branch left with no status can never hold and is dropped.
+fn and_any(all: Vec<Test>, any: Vec<Test>) -> Result<Map<String, Value>, CompileError> {
+    let (moved, kept): (Vec<Test>, Vec<Test>) = all
+        .into_iter()
+        .partition(|t| any.iter().any(|a| a.path == t.path));
+    let branches: Vec<Vec<Test>> = any
+        .into_iter()
+        .filter_map(|branch| {
+            let mut tests = vec![branch];
+            tests.extend(moved.iter().cloned());
+            intersect(tests.into_iter()).ok()
+        })
+        .collect();
+    let mut object = object_of(&kept);
+    match branches.as_slice() {
+        [] => {
+            let upstream = moved.first().map(upstream_of).unwrap_or_default();
+            return Err(CompileError::Contradiction { upstream });
         }
-        (false, _, Operator::Or) => {
-            let mut branches = vec![Value::Object(object)];
-            branches.extend(any.iter().map(|t| Value::Object(nest(t))));
-            object = Map::from_iter([("$or".to_string(), Value::Array(branches))]);
+        // One alternative is no alternative: plain conjuncts, not a one-branch `$or`.
+        [only] => object = object_of(&[kept, only.clone()].concat()),
+        many => {
+            let list = many.iter().map(|b| Value::Object(object_of(b))).collect();
+            object.insert("$or".into(), Value::Array(list));
         }
     }
-    Ok(Value::Object(object))
+    Ok(object)
+}
+
+fn upstream_of(test: &Test) -> String {
+    test.path[..test.path.len().saturating_sub(1)].join("/")
 }
 
 /// Merges tests on the same path by uniting their values (for a disjunction), keeping the
@@ -188,29 +224,30 @@ fn unite(tests: impl Iterator<Item = Test>) -> Vec<Test> {
     out
 }
 
-/// All tests in one object; tests on the same path keep only the values they share.
-fn conjunction(tests: &[Test]) -> Result<Map<String, Value>, CompileError> {
+/// Merges tests on the same path by keeping only the values they share (for a conjunction);
+/// an empty intersection can never hold.
+fn intersect(tests: impl Iterator<Item = Test>) -> Result<Vec<Test>, CompileError> {
     let mut merged: Vec<Test> = Vec::new();
     for t in tests {
         match merged.iter_mut().find(|m| m.path == t.path) {
             Some(m) => m.values.retain(|v| t.values.contains(v)),
-            None => merged.push(t.clone()),
+            None => merged.push(t),
         }
     }
-    let mut object = Map::new();
-    for t in &merged {
-        if t.values.is_empty() {
-            let upstream = t.path[..t.path.len() - 1].join("/");
-            return Err(CompileError::Contradiction { upstream });
-        }
-        insert(&mut object, &t.path, values(t));
+    match merged.iter().find(|t| t.values.is_empty()) {
+        Some(t) => Err(CompileError::Contradiction {
+            upstream: upstream_of(t),
+        }),
+        None => Ok(merged),
     }
-    Ok(object)
 }
 
-fn nest(test: &Test) -> Map<String, Value> {
+/// Tests (on distinct paths) as one object.
+fn object_of(tests: &[Test]) -> Map<String, Value> {
     let mut object = Map::new();
-    insert(&mut object, &test.path, values(test));
+    for t in tests {
+        insert(&mut object, &t.path, values(t));
+    }
     object
 }
 
