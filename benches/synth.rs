@@ -30,8 +30,12 @@ fn pipeline_yaml(i: usize) -> String {
         ),
     };
     let compute = match i % 3 {
-        0 => "compute:\n  type: EMR\n  emr: { releaseLabel: emr-7.5.0, instanceType: m5.xlarge, instanceCount: 3 }\nsteps:\n  - name: a\n    type: SPARK\n    script: s3://b/k/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n    timeout: 2h\n    retries: 2\n",
-        1 => "compute:\n  type: GLUE\n  glue: { version: \"5.0\", workerType: G.1X, numberOfWorkers: 2 }\nsteps:\n  - name: a\n    type: GLUE\n    script: s3://b/k/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n",
+        0 => {
+            "compute:\n  type: EMR\n  emr: { releaseLabel: emr-7.5.0, instanceType: m5.xlarge, instanceCount: 3 }\nsteps:\n  - name: a\n    type: SPARK\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n    timeout: 2h\n    retries: 2\n"
+        }
+        1 => {
+            "compute:\n  type: GLUE\n  glue: { version: \"5.0\", workerType: G.1X, numberOfWorkers: 2 }\nsteps:\n  - name: a\n    type: GLUE\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n"
+        }
         _ => "compute:\n  type: NONE\n",
     };
     format!(
@@ -54,11 +58,22 @@ fn write_tree(root: &Path) {
 }
 
 fn main() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    // DPC_BENCH_DIR puts the tree and output elsewhere (e.g. a tmpfs, to leave the disk out).
+    let tmp = match std::env::var_os("DPC_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir");
     let tree = tmp.path().join("tree");
     std::fs::create_dir_all(&tree).expect("mkdir");
     write_tree(&tree);
     let out = tmp.path().join("dpc.out");
+    let validate = median_of(|| {
+        Command::new(env!("CARGO_BIN_EXE_dpc"))
+            .args(["--quiet", "validate"])
+            .arg(&tree)
+            .output()
+    });
     let mut times: Vec<f64> = (0..RUNS)
         .map(|_| {
             let start = Instant::now();
@@ -70,7 +85,11 @@ fn main() {
                 .output()
                 .expect("dpc runs");
             let elapsed = start.elapsed().as_secs_f64();
-            assert!(o.status.success(), "synth failed: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "synth failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             elapsed
         })
         .collect();
@@ -83,4 +102,21 @@ fn main() {
         times[RUNS / 2] * 1e3,
         times[0] * 1e3
     );
+    println!(
+        "  of which `dpc validate` of the same tree: median {:.0} ms",
+        validate * 1e3
+    );
+}
+
+/// Median wall time of a command over `RUNS` runs.
+fn median_of(run: impl Fn() -> std::io::Result<std::process::Output>) -> f64 {
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let _ = run().expect("dpc runs");
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[RUNS / 2]
 }

@@ -80,16 +80,13 @@ pub fn run(args: &SynthArgs, global: &GlobalArgs) -> u8 {
         eprintln!("error: {message}");
         return exit::FAILURE;
     }
-    let mut outputs = Vec::with_capacity(envs.len());
-    for env in &envs {
-        match compile::compile(env) {
-            Ok(compiled) => outputs.push((env.name().to_string(), render(env, &compiled))),
-            Err(e) => {
-                eprintln!("error: {}: {e}", env.pipeline.file.display());
-                return exit::FAILURE;
-            }
+    let outputs = match compile_all(&envs) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::FAILURE;
         }
-    }
+    };
     if let Err(message) = write_atomically(&args.out, &outputs) {
         eprintln!("error: {message}");
         return exit::ERROR;
@@ -99,6 +96,34 @@ pub fn run(args: &SynthArgs, global: &GlobalArgs) -> u8 {
 }
 
 type Files = Vec<(&'static str, String)>;
+
+/// Compiles and renders every pipeline, on every core (order is kept).
+fn compile_all(envs: &[Env]) -> Result<Vec<(String, Files)>, String> {
+    let one = |env: &Env| {
+        compile::compile(env)
+            .map(|c| (env.name().to_string(), render(env, &c)))
+            .map_err(|e| format!("{}: {e}", env.pipeline.file.display()))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads <= 1 || envs.len() < 32 {
+        return envs.iter().map(one).collect();
+    }
+    let chunk = envs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = envs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(envs.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| "internal error while compiling".to_string())?;
+            out.extend(part);
+        }
+        out.into_iter().collect()
+    })
+}
 
 fn render(env: &Env, compiled: &Compiled) -> Files {
     let dir = env.pipeline.dir.clone();
