@@ -34,6 +34,7 @@ codes! {
     TRIGGER_CONTRADICTION = "dpc::trigger::contradicting-statuses", Error, "the same upstream twice in allOf with statuses that cannot both hold";
     TRIGGER_DUPLICATE_UPSTREAM = "dpc::trigger::duplicate-upstream", Warning, "the same upstream twice in one block (merged)";
     TRIGGER_RUNNING_IN_ALL_OF = "dpc::trigger::running-in-all-of", Warning, "RUNNING inside allOf rarely holds together with the other leaves";
+    TRIGGER_PATTERN_TOO_LARGE = "dpc::trigger::pattern-too-large", Error, "the compiled trigger pattern is over EventBridge's limits";
     TRIGGER_MIXED_CADENCE = "dpc::trigger::mixed-cadence", Warning, "allOf combines upstreams with different cadences and no window";
     WINDOW_CONFLICT = "dpc::window::conflict", Error, "within and resetAt cannot be combined";
     WINDOW_UNUSED = "dpc::window::unused", Warning, "a window without executions or dataProducts has no effect";

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod codes;
+pub mod compile;
 pub mod cron;
 pub mod diagnostic;
 pub mod events;

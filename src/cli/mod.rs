@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod create_project;
+pub mod explain;
 pub mod schema;
+pub mod synth;
 pub mod test_event;
 pub mod validate;
 
@@ -94,6 +96,10 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Match an event against an EventBridge event pattern, offline.
     TestEvent(test_event::TestEventArgs),
+    /// Write the compiled artifacts (CloudFormation template, state machine, pattern, schedule).
+    Synth(synth::SynthArgs),
+    /// Show what pipelines' triggers mean: condition, schedule, next fire times, pattern size.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -114,6 +120,8 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(&args, &cli.global),
         Command::Schema(args) => schema::run(&args),
         Command::TestEvent(args) => test_event::run(&args, &cli.global),
+        Command::Synth(args) => synth::run(&args, &cli.global),
+        Command::Explain(args) => explain::run(&args, &cli.global),
     };
     ExitCode::from(code)
 }

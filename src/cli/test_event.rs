@@ -3,19 +3,29 @@
 //! (`match` / `no match`, or JSON) and reasons for invalid input to stderr.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
 
 use clap::Args;
 use serde::Serialize;
 
 use super::{GlobalArgs, OutputFormat, exit};
+use crate::compile::{Env, pattern};
 use crate::pattern::{BranchReport, DEFAULT_MAX_LENGTH, Event, Explanation, Pattern};
 
 #[derive(Debug, Args)]
 pub struct TestEventArgs {
     /// The pattern: a file path, inline JSON, or `-` for stdin.
+    #[arg(
+        long,
+        required_unless_present = "pipeline",
+        conflicts_with = "pipeline"
+    )]
+    pub pattern: Option<String>,
+    /// Match against this pipeline's compiled trigger pattern (a project or its pipeline.yaml).
     #[arg(long)]
-    pub pattern: String,
+    pub pipeline: Option<PathBuf>,
     /// The event: a file path, inline JSON, or `-` for stdin.
     #[arg(long)]
     pub event: String,
@@ -41,10 +51,14 @@ pub fn run(args: &TestEventArgs, global: &GlobalArgs) -> u8 {
 
 /// Reads, matches and prints; `Err` is the reason the input is unusable.
 fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, String> {
-    if args.pattern == "-" && args.event == "-" {
-        return Err("only one of --pattern and --event can be read from stdin ('-')".into());
-    }
-    let pattern_text = read_input(&args.pattern, "pattern")?;
+    let pattern_text = match (&args.pattern, &args.pipeline) {
+        (Some(p), _) if p == "-" && args.event == "-" => {
+            return Err("only one of --pattern and --event can be read from stdin ('-')".into());
+        }
+        (Some(p), _) => read_input(p, "pattern")?,
+        (None, Some(path)) => pipeline_pattern(path)?,
+        (None, None) => return Err("give --pattern or --pipeline".into()),
+    };
     let pattern = Pattern::parse(&pattern_text).map_err(|e| format!("invalid pattern: {e}"))?;
     let event_text = read_input(&args.event, "event")?;
     let event = Event::parse(event_text).map_err(|e| e.to_string())?;
@@ -109,4 +123,39 @@ fn read_input(arg: &str, what: &str) -> Result<String, String> {
         return Ok(arg.to_string());
     }
     std::fs::read_to_string(arg).map_err(|e| format!("cannot read the {what} file {arg}: {e}"))
+}
+
+/// The compiled trigger pattern of the one valid pipeline at `path`.
+fn pipeline_pattern(path: &Path) -> Result<String, String> {
+    let outcome = super::validate::collect(&[path.to_path_buf()], Utc::now().naive_utc())?;
+    let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(format!(
+            "{} has {errors} error(s); run `dpc validate {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    let loaded = &outcome.loaded;
+    let [unit] = loaded.units.as_slice() else {
+        return Err(format!(
+            "--pipeline takes one project, but {} holds {} pipelines",
+            path.display(),
+            loaded.units.len()
+        ));
+    };
+    let pipeline = unit
+        .checked
+        .value
+        .as_ref()
+        .ok_or("the pipeline is not valid")?;
+    let env = Env::new(pipeline, loaded.config_of(unit), env!("CARGO_PKG_VERSION"));
+    match pattern::compile(&env) {
+        Ok(Some(p)) => Ok(p.text),
+        Ok(None) => Err(format!(
+            "pipeline {} has no trigger pattern: it waits on no executions or data products",
+            pipeline.name
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }

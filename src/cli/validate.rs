@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, OutputFormat, exit};
 use crate::codes;
+use crate::compile;
 use crate::diagnostic::{Diagnostic, Severity, normalize};
 use crate::project;
 use crate::report::{self, Summary};
@@ -70,6 +71,7 @@ pub fn collect(paths: &[PathBuf], now: NaiveDateTime) -> Result<Outcome, String>
         diagnostics.extend(config.checked.diagnostics.iter().cloned());
     }
     diagnostics.extend(tree::check(&loaded, now));
+    diagnostics.extend(compile::check::trigger_patterns(&loaded));
     normalize(&mut diagnostics);
     let summary = Summary {
         files: loaded.units.len() + loaded.configs.len(),
