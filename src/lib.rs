@@ -7,6 +7,7 @@ pub mod cli;
 pub mod codes;
 pub mod compile;
 pub mod cron;
+pub mod deploy;
 pub mod diagnostic;
 pub mod events;
 pub mod model;

@@ -1,0 +1,358 @@
+//! The versioned per-account stack `dpc-account` (SPEC §5.2, like `cdk bootstrap`): the
+//! `dpc-pipelines` bus the central account may put triggers on, the rule forwarding `dpc-*`
+//! state machines' status changes to the central bus, the artifacts bucket, the claims table,
+//! the EMR and Glue roles, the notifications key, and the SSM parameters (`/dpc/account/…`)
+//! that every pipeline stack reads. Built as a typed JSON value, deterministically.
+
+use serde_json::{Map, Value, json};
+
+use crate::compile::template::{get_att, reference, sub};
+use crate::model::Central;
+
+/// The stack's name in every account and region.
+pub const STACK_NAME: &str = "dpc-account";
+/// Bumped whenever pipeline stacks need something new from this stack; `dpc deploy` compares
+/// it with `/dpc/account/version`.
+pub const VERSION: u32 = 1;
+/// Where the version is kept.
+pub const VERSION_PARAMETER: &str = "/dpc/account/version";
+
+/// Builds the template. Without a known central account, the central account and region
+/// become stack parameters.
+pub fn template(central: Option<&Central>) -> Value {
+    let (central_account, central_region, central_bus) = match central {
+        Some(c) => (c.account.clone(), c.region.clone(), c.bus.clone()),
+        None => (
+            "${CentralAccountId}".into(),
+            "${CentralRegion}".into(),
+            "dpc-central".into(),
+        ),
+    };
+    let central_bus_arn = format!(
+        "arn:${{AWS::Partition}}:events:{central_region}:{central_account}:event-bus/{central_bus}"
+    );
+    let mut resources = Map::new();
+    bus(&mut resources, &central_account);
+    forwarding(&mut resources, &central_bus_arn);
+    storage(&mut resources);
+    roles(&mut resources);
+    notifications_key(&mut resources);
+    let registration_topic =
+        format!("arn:${{AWS::Partition}}:sns:{central_region}:{central_account}:dpc-registration");
+    parameters(&mut resources, &central_bus_arn, &registration_topic);
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("dpc per-account resources (version {VERSION}): pipelines bus, status forwarding, artifacts, claims, roles"),
+        "Parameters": stack_parameters(central.is_none()),
+        "Conditions": {"HasRegistrationToken": {"Fn::Not": [{"Fn::Equals": [reference("RegistrationServiceToken"), ""]}]}},
+        "Resources": resources,
+        "Outputs": outputs(),
+    })
+}
+
+fn stack_parameters(central_unknown: bool) -> Value {
+    let mut out = json!({
+        "RegistrationServiceToken": {
+            "Type": "String", "Default": "",
+            "Description": "Service token of the central registration custom resource (default: the central account's dpc-registration SNS topic)",
+        },
+        "SlackNotifierEndpoint": {
+            "Type": "String", "AllowedPattern": "^https://.+$",
+            "Default": "https://dpc-notifier.invalid/slack",
+            "Description": "https endpoint of the central Slack notifier (set it once the central account runs one)",
+        },
+    });
+    if central_unknown {
+        out["CentralAccountId"] = json!({"Type": "String", "AllowedPattern": "^[0-9]{12}$", "Description": "The dpc central account"});
+        out["CentralRegion"] = json!({"Type": "String", "AllowedPattern": "^[a-z]{2}(-[a-z]+)+-[0-9]+$", "Description": "The dpc central region"});
+    }
+    out
+}
+
+fn bus(r: &mut Map<String, Value>, central_account: &str) {
+    r.insert(
+        "PipelinesBus".into(),
+        json!({"Type": "AWS::Events::EventBus", "Properties": {"Name": "dpc-pipelines"}}),
+    );
+    r.insert("PipelinesBusPolicy".into(), json!({
+        "Type": "AWS::Events::EventBusPolicy",
+        "Properties": {
+            "EventBusName": reference("PipelinesBus"),
+            "StatementId": "dpc-central-puts-triggers",
+            "Statement": {
+                "Effect": "Allow",
+                "Principal": {"AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{central_account}:root"))},
+                "Action": "events:PutEvents",
+                "Resource": get_att("PipelinesBus", "Arn"),
+            },
+        },
+    }));
+}
+
+/// Status changes of this account's `dpc-*` state machines go to the central bus, once.
+fn forwarding(r: &mut Map<String, Value>, central_bus_arn: &str) {
+    r.insert("ForwardRole".into(), json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": assume("events.amazonaws.com"),
+            "Policies": [{"PolicyName": "put-central", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": sub(central_bus_arn)}],
+            }}],
+        },
+    }));
+    r.insert("ForwardStatusRule".into(), json!({
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Description": "Forward dpc state machines' status changes to the central bus",
+            "EventPattern": {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"stateMachineArn": [{"prefix": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:dpc-")}]},
+            },
+            "State": "ENABLED",
+            "Targets": [{"Id": "central", "Arn": sub(central_bus_arn), "RoleArn": get_att("ForwardRole", "Arn")}],
+        },
+    }));
+}
+
+fn storage(r: &mut Map<String, Value>) {
+    r.insert("ArtifactsBucket".into(), json!({
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {"Rules": [{"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]},
+        },
+    }));
+    r.insert("ArtifactsBucketPolicy".into(), json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": reference("ArtifactsBucket"),
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [get_att("ArtifactsBucket", "Arn"), sub("${ArtifactsBucket.Arn}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]},
+        },
+    }));
+    r.insert(
+        "ClaimsTable".into(),
+        json!({
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "triggerId", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "triggerId", "KeyType": "HASH"}],
+                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": true},
+                "SSESpecification": {"SSEEnabled": true},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+            },
+        }),
+    );
+}
+
+fn assume(service: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+}
+
+fn read_artifacts() -> Value {
+    json!({"PolicyName": "read-artifacts", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [get_att("ArtifactsBucket", "Arn"), sub("${ArtifactsBucket.Arn}/*")]},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": sub("${ArtifactsBucket.Arn}/logs/*")},
+    ]}})
+}
+
+fn managed(policy: &str) -> Value {
+    sub(&format!("arn:${{AWS::Partition}}:iam::aws:policy/{policy}"))
+}
+
+fn roles(r: &mut Map<String, Value>) {
+    r.insert("EmrServiceRole".into(), json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": assume("elasticmapreduce.amazonaws.com"),
+                       "ManagedPolicyArns": [managed("service-role/AmazonEMRServicePolicy_v2")]},
+    }));
+    r.insert("EmrInstanceRole".into(), json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": assume("ec2.amazonaws.com"), "Policies": [read_artifacts()]},
+    }));
+    r.insert(
+        "EmrInstanceProfile".into(),
+        json!({
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {"Roles": [reference("EmrInstanceRole")]},
+        }),
+    );
+    r.insert(
+        "GlueJobRole".into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {"AssumeRolePolicyDocument": assume("glue.amazonaws.com"),
+                           "ManagedPolicyArns": [managed("service-role/AWSGlueServiceRole")],
+                           "Policies": [read_artifacts()]},
+        }),
+    );
+}
+
+/// Topics are encrypted with this key; EventBridge may use it to publish alerts.
+fn notifications_key(r: &mut Map<String, Value>) {
+    r.insert("NotificationsKey".into(), json!({
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": "dpc notification topics",
+            "EnableKeyRotation": true,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}, "Action": "kms:*", "Resource": "*"},
+                {"Sid": "EventBridgePublishes", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+            ]},
+        },
+    }));
+    r.insert("NotificationsKeyAlias".into(), json!({
+        "Type": "AWS::KMS::Alias",
+        "Properties": {"AliasName": "alias/dpc-notifications", "TargetKeyId": reference("NotificationsKey")},
+    }));
+}
+
+/// The SSM parameters pipeline stacks read (see `compile::template`).
+fn parameters(r: &mut Map<String, Value>, central_bus_arn: &str, registration_topic: &str) {
+    let registration = json!({"Fn::If": ["HasRegistrationToken", reference("RegistrationServiceToken"), sub(registration_topic)]});
+    let values: [(&str, &str, Value); 10] = [
+        (
+            "VersionParameter",
+            VERSION_PARAMETER,
+            json!(VERSION.to_string()),
+        ),
+        (
+            "ArtifactsBucketParameter",
+            "/dpc/account/artifacts-bucket",
+            reference("ArtifactsBucket"),
+        ),
+        (
+            "ClaimsTableParameter",
+            "/dpc/account/claims-table",
+            reference("ClaimsTable"),
+        ),
+        (
+            "EmrInstanceProfileParameter",
+            "/dpc/account/emr-instance-profile",
+            reference("EmrInstanceProfile"),
+        ),
+        (
+            "EmrServiceRoleParameter",
+            "/dpc/account/emr-service-role",
+            reference("EmrServiceRole"),
+        ),
+        (
+            "GlueJobRoleParameter",
+            "/dpc/account/glue-job-role",
+            get_att("GlueJobRole", "Arn"),
+        ),
+        (
+            "NotificationsKeyParameter",
+            "/dpc/account/notifications-kms-key",
+            get_att("NotificationsKey", "Arn"),
+        ),
+        (
+            "RegistrationTokenParameter",
+            "/dpc/account/registration-service-token",
+            registration,
+        ),
+        (
+            "SlackEndpointParameter",
+            "/dpc/account/slack-notifier-endpoint",
+            reference("SlackNotifierEndpoint"),
+        ),
+        (
+            "CentralBusParameter",
+            "/dpc/account/central-event-bus-arn",
+            sub(central_bus_arn),
+        ),
+    ];
+    for (id, name, value) in values {
+        r.insert(id.into(), json!({"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": value}}));
+    }
+}
+
+fn outputs() -> Value {
+    json!({
+        "Version": {"Description": "dpc-account stack version", "Value": VERSION.to_string()},
+        "PipelinesBusArn": {"Value": get_att("PipelinesBus", "Arn")},
+        "ArtifactsBucket": {"Value": reference("ArtifactsBucket")},
+        "ClaimsTable": {"Value": reference("ClaimsTable")},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provides_every_ssm_parameter_pipeline_stacks_read() {
+        let t = template(None).to_string();
+        for name in [
+            "/dpc/account/artifacts-bucket",
+            "/dpc/account/claims-table",
+            "/dpc/account/emr-instance-profile",
+            "/dpc/account/emr-service-role",
+            "/dpc/account/glue-job-role",
+            "/dpc/account/notifications-kms-key",
+            "/dpc/account/registration-service-token",
+            "/dpc/account/slack-notifier-endpoint",
+            VERSION_PARAMETER,
+        ] {
+            assert!(t.contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_known_central_account_is_fixed_in_the_template() {
+        let central = Central {
+            account: "999999999999".into(),
+            region: "eu-west-1".into(),
+            bus: "dpc-central".into(),
+        };
+        let t = template(Some(&central));
+        assert!(t["Parameters"].get("CentralAccountId").is_none());
+        let target =
+            t["Resources"]["ForwardStatusRule"]["Properties"]["Targets"][0]["Arn"]["Fn::Sub"]
+                .as_str()
+                .unwrap_or_default();
+        assert_eq!(
+            target,
+            "arn:${AWS::Partition}:events:eu-west-1:999999999999:event-bus/dpc-central"
+        );
+        assert!(
+            template(None)["Parameters"]
+                .get("CentralAccountId")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_bucket_is_private_encrypted_versioned_and_tls_only() {
+        let t = template(None);
+        let bucket = &t["Resources"]["ArtifactsBucket"]["Properties"];
+        assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+        assert_eq!(
+            bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"],
+            true
+        );
+        let policy = &t["Resources"]["ArtifactsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            [0];
+        assert_eq!(policy["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(
+            t["Resources"]["ClaimsTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"],
+            true
+        );
+    }
+}
