@@ -3,6 +3,7 @@
 //! The library holds the pure core (parsing, validation, compilation, pattern matching,
 //! trigger decisions) and the edges (CLI, AWS, store) that do I/O around it.
 
+pub mod aws;
 pub mod cli;
 pub mod codes;
 pub mod compile;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod create_project;
+pub mod deploy;
 pub mod explain;
 pub mod schema;
+pub mod setup_user_account;
 pub mod synth;
 pub mod test_event;
 pub mod validate;
@@ -92,7 +94,7 @@ pub enum Command {
     CreateProject(create_project::CreateProjectArgs),
     /// Validate pipelines: one project, a pipeline.yaml, or a tree of projects.
     Validate(validate::ValidateArgs),
-    /// Print a JSON Schema (`pipeline`, `config`).
+    /// Print a JSON Schema (`pipeline`, `config`, and the event contracts).
     Schema(schema::SchemaArgs),
     /// Match an event against an EventBridge event pattern, offline.
     TestEvent(test_event::TestEventArgs),
@@ -100,6 +102,8 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show what pipelines' triggers mean: condition, schedule, next fire times, pattern size.
     Explain(explain::ExplainArgs),
+    /// Deploy (or print) the per-account `dpc-account` stack.
+    SetupUserAccount(setup_user_account::SetupUserAccountArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -118,6 +122,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::CreateProject(args) => create_project::run(&args, &cli.global),
         Command::Validate(args) => validate::run(&args, &cli.global),
+        Command::SetupUserAccount(args) => setup_user_account::run(&args, &cli.global),
         Command::Schema(args) => schema::run(&args),
         Command::TestEvent(args) => test_event::run(&args, &cli.global),
         Command::Synth(args) => synth::run(&args, &cli.global),

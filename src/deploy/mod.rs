@@ -3,4 +3,5 @@
 //! current status. The AWS calls that use them sit at the edge.
 
 pub mod account;
+pub mod changes;
 pub mod plan;

@@ -1,0 +1,376 @@
+//! Deploys one stack the way the best deploy tools do: pre-check the stack's status (the pure
+//! `deploy::plan`), create a change set, show its `+ / ~ / -` summary, confirm, execute, follow
+//! the stack's events, then report outputs or the failing resources' reasons. "No changes" is
+//! a success.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Tag};
+use serde::Serialize;
+
+use super::describe;
+use crate::deploy::changes::{self, Change};
+use crate::deploy::plan::{self, Action};
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct StackRequest {
+    pub name: String,
+    pub template_body: String,
+    pub parameters: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// How to deploy it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeployOptions {
+    /// Execute without asking.
+    pub yes: bool,
+    /// Stop after the change set.
+    pub no_execute: bool,
+    /// Wait for an operation in progress instead of refusing.
+    pub wait: bool,
+}
+
+/// Where progress goes and how confirmation is asked.
+pub trait Progress: Sync {
+    fn line(&self, text: &str);
+    /// `Err` when nobody can answer (no terminal).
+    fn confirm(&self, question: &str) -> Result<bool, String>;
+}
+
+/// How a stack deployment ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "result")]
+pub enum Outcome {
+    NoChanges,
+    Deployed {
+        outputs: Vec<(String, String)>,
+    },
+    Prepared {
+        change_set: String,
+    },
+    NotConfirmed,
+    Refused {
+        status: String,
+        help: String,
+    },
+    Failed {
+        status: String,
+        reasons: Vec<String>,
+    },
+}
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Outcome::NoChanges | Outcome::Deployed { .. } | Outcome::Prepared { .. }
+        )
+    }
+}
+
+/// One stack's result, for people and `--output json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub stack: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub changes: Vec<Change>,
+    pub seconds: f64,
+}
+
+pub struct Deployer<'a> {
+    pub cfn: &'a Client,
+    pub progress: &'a dyn Progress,
+}
+
+impl Deployer<'_> {
+    pub async fn deploy(&self, req: &StackRequest, opts: DeployOptions) -> Result<Report, String> {
+        let started = Instant::now();
+        let (outcome, changes) = self.run(req, opts).await?;
+        Ok(Report {
+            stack: req.name.clone(),
+            outcome,
+            changes,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    async fn run(
+        &self,
+        req: &StackRequest,
+        opts: DeployOptions,
+    ) -> Result<(Outcome, Vec<Change>), String> {
+        let kind = match self.prepare(&req.name, opts.wait).await? {
+            Ok(kind) => kind,
+            Err(refused) => return Ok((refused, Vec::new())),
+        };
+        let change_set = format!("dpc-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+        let Some(changes) = self
+            .create_change_set(req, &change_set, kind.clone())
+            .await?
+        else {
+            self.progress.line(&format!("{}: no changes", req.name));
+            return Ok((Outcome::NoChanges, Vec::new()));
+        };
+        self.progress.line(&format!(
+            "{}: {} change set {change_set}\n{}",
+            req.name,
+            kind.as_str().to_lowercase(),
+            changes::summary(&changes).trim_end()
+        ));
+        if opts.no_execute {
+            return Ok((Outcome::Prepared { change_set }, changes));
+        }
+        if !opts.yes && !self.confirmed(&req.name, &change_set).await? {
+            return Ok((Outcome::NotConfirmed, changes));
+        }
+        let since =
+            aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
+        self.cfn
+            .execute_change_set()
+            .stack_name(&req.name)
+            .change_set_name(&change_set)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let outcome = self.follow(&req.name, since).await?;
+        Ok((outcome, changes))
+    }
+
+    /// Applies the stack-status decision: the change set type, or why not.
+    async fn prepare(
+        &self,
+        stack: &str,
+        wait: bool,
+    ) -> Result<Result<ChangeSetType, Outcome>, String> {
+        loop {
+            let status = self.status(stack).await?;
+            match plan::decide(stack, status.as_deref(), wait) {
+                Action::Create => return Ok(Ok(ChangeSetType::Create)),
+                Action::Update => return Ok(Ok(ChangeSetType::Update)),
+                Action::DeleteAndRecreate { reason } => {
+                    self.progress.line(&reason);
+                    self.cfn
+                        .delete_stack()
+                        .stack_name(stack)
+                        .send()
+                        .await
+                        .map_err(|e| describe(&e))?;
+                    self.until(stack, |s| s.is_none_or(|s| s == "DELETE_COMPLETE"))
+                        .await?;
+                }
+                Action::Wait { status } => {
+                    self.progress
+                        .line(&format!("{stack}: waiting for {status} to end"));
+                    self.until(stack, |s| s.is_none_or(|s| !s.ends_with("_IN_PROGRESS")))
+                        .await?;
+                }
+                Action::Refuse { status, help } => {
+                    return Ok(Err(Outcome::Refused { status, help }));
+                }
+            }
+        }
+    }
+
+    async fn status(&self, stack: &str) -> Result<Option<String>, String> {
+        match self.cfn.describe_stacks().stack_name(stack).send().await {
+            Ok(out) => Ok(out
+                .stacks()
+                .first()
+                .and_then(|s| s.stack_status())
+                .map(|s| s.as_str().to_string())),
+            Err(e) if describe(&e).contains("does not exist") => Ok(None),
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
+    async fn until(&self, stack: &str, done: impl Fn(Option<&str>) -> bool) -> Result<(), String> {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            if done(self.status(stack).await?.as_deref()) {
+                return Ok(());
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// `None` when the change set holds no changes (it is deleted again).
+    async fn create_change_set(
+        &self,
+        req: &StackRequest,
+        name: &str,
+        kind: ChangeSetType,
+    ) -> Result<Option<Vec<Change>>, String> {
+        let mut call = self
+            .cfn
+            .create_change_set()
+            .stack_name(&req.name)
+            .change_set_name(name)
+            .change_set_type(kind)
+            .template_body(&req.template_body)
+            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam);
+        for (key, value) in &req.parameters {
+            call = call.parameters(
+                Parameter::builder()
+                    .parameter_key(key)
+                    .parameter_value(value)
+                    .build(),
+            );
+        }
+        for (key, value) in &req.tags {
+            call = call.tags(Tag::builder().key(key).value(value).build());
+        }
+        call.send().await.map_err(|e| describe(&e))?;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let out = self
+                .cfn
+                .describe_change_set()
+                .stack_name(&req.name)
+                .change_set_name(name)
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            match out.status() {
+                Some(ChangeSetStatus::CreateComplete) => return Ok(Some(resource_changes(&out))),
+                Some(ChangeSetStatus::Failed) => {
+                    let reason = out.status_reason().unwrap_or_default().to_string();
+                    if reason.contains("didn't contain changes")
+                        || reason.contains("No updates are to be performed")
+                    {
+                        let _ = self
+                            .cfn
+                            .delete_change_set()
+                            .stack_name(&req.name)
+                            .change_set_name(name)
+                            .send()
+                            .await;
+                        return Ok(None);
+                    }
+                    return Err(format!("{}: change set failed: {reason}", req.name));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn confirmed(&self, stack: &str, change_set: &str) -> Result<bool, String> {
+        let answer = self
+            .progress
+            .confirm(&format!("deploy these changes to {stack}?"));
+        match answer {
+            Ok(true) => Ok(true),
+            Ok(false) | Err(_) => {
+                let _ = self
+                    .cfn
+                    .delete_change_set()
+                    .stack_name(stack)
+                    .change_set_name(change_set)
+                    .send()
+                    .await;
+                answer
+                    .map(|_| false)
+                    .map_err(|why| format!("{stack}: {why}"))
+            }
+        }
+    }
+
+    /// Follows the stack's events until it settles; prints each event once.
+    async fn follow(
+        &self,
+        stack: &str,
+        since: aws_sdk_cloudformation::primitives::DateTime,
+    ) -> Result<Outcome, String> {
+        let mut seen = HashSet::new();
+        let mut failures = Vec::new();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let events = self
+                .cfn
+                .describe_stack_events()
+                .stack_name(stack)
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            let mut fresh: Vec<_> = events
+                .stack_events()
+                .iter()
+                .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
+                .filter(|e| seen.insert(e.event_id().unwrap_or_default().to_string()))
+                .collect();
+            fresh.reverse();
+            for e in fresh {
+                let status = e.resource_status().map(|s| s.as_str()).unwrap_or_default();
+                let reason = e.resource_status_reason().unwrap_or_default();
+                let id = e.logical_resource_id().unwrap_or_default();
+                self.progress.line(
+                    format!("{stack}: {id} {status} {reason}").trim_end(),
+                );
+                if status.ends_with("_FAILED") && !reason.is_empty() {
+                    failures.push(format!("{id}: {reason}"));
+                }
+            }
+            let status = self
+                .status(stack)
+                .await?
+                .unwrap_or_else(|| "DELETE_COMPLETE".into());
+            if !status.ends_with("_IN_PROGRESS") {
+                return Ok(self.settled(stack, status, failures).await);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn settled(&self, stack: &str, status: String, reasons: Vec<String>) -> Outcome {
+        if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
+            return Outcome::Failed { status, reasons };
+        }
+        let outputs = match self.cfn.describe_stacks().stack_name(stack).send().await {
+            Ok(out) => out
+                .stacks()
+                .first()
+                .map(|s| {
+                    s.outputs()
+                        .iter()
+                        .map(|o| {
+                            (
+                                o.output_key().unwrap_or_default().to_string(),
+                                o.output_value().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        Outcome::Deployed { outputs }
+    }
+}
+
+fn resource_changes(
+    out: &aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput,
+) -> Vec<Change> {
+    out.changes()
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .map(|rc| Change {
+            action: rc
+                .action()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default(),
+            logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+            resource_type: rc.resource_type().unwrap_or_default().to_string(),
+            replacement: rc.replacement().map(|r| r.as_str().to_string()),
+        })
+        .collect()
+}
