@@ -8,6 +8,7 @@ pub mod codes;
 pub mod compile;
 pub mod cron;
 pub mod diagnostic;
+pub mod events;
 pub mod model;
 pub mod pattern;
 pub mod project;

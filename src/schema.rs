@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::codes;
 use crate::diagnostic::{Code, did_you_mean};
+use crate::events;
 use crate::raw;
 use crate::yaml::push_token;
 
@@ -18,15 +19,27 @@ use crate::yaml::push_token;
 pub enum SchemaName {
     Pipeline,
     Config,
+    StatusEvent,
+    TriggerEvent,
+    RefreshEvent,
 }
 
 impl SchemaName {
-    pub const ALL: [SchemaName; 2] = [SchemaName::Pipeline, SchemaName::Config];
+    pub const ALL: [SchemaName; 5] = [
+        SchemaName::Pipeline,
+        SchemaName::Config,
+        SchemaName::StatusEvent,
+        SchemaName::TriggerEvent,
+        SchemaName::RefreshEvent,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             SchemaName::Pipeline => "pipeline",
             SchemaName::Config => "config",
+            SchemaName::StatusEvent => "status-event",
+            SchemaName::TriggerEvent => "trigger-event",
+            SchemaName::RefreshEvent => "refresh-event",
         }
     }
 
@@ -35,6 +48,9 @@ impl SchemaName {
         match self {
             SchemaName::Pipeline => "pipeline.schema.json",
             SchemaName::Config => "config.schema.json",
+            SchemaName::StatusEvent => "status-event.schema.json",
+            SchemaName::TriggerEvent => "trigger-event.schema.json",
+            SchemaName::RefreshEvent => "refresh-event.schema.json",
         }
     }
 
@@ -44,12 +60,26 @@ impl SchemaName {
 
     /// The schema as a JSON value.
     pub fn schema(self) -> &'static Value {
-        static PIPELINE: OnceLock<Value> = OnceLock::new();
-        static CONFIG: OnceLock<Value> = OnceLock::new();
-        match self {
-            SchemaName::Pipeline => PIPELINE.get_or_init(generate::<raw::Pipeline>),
-            SchemaName::Config => CONFIG.get_or_init(generate::<raw::Config>),
-        }
+        static CELLS: [OnceLock<Value>; 5] = [const { OnceLock::new() }; 5];
+        CELLS[self as usize].get_or_init(|| match self {
+            SchemaName::Pipeline => generate::<raw::Pipeline>(),
+            SchemaName::Config => generate::<raw::Config>(),
+            SchemaName::StatusEvent => event::<events::StatusChangeEvent>(
+                "Step Functions execution status change (SPEC §6.1)",
+                "aws.states",
+                "Step Functions Execution Status Change",
+            ),
+            SchemaName::TriggerEvent => event::<events::TriggerEvent>(
+                "dpc pipeline trigger (SPEC §6.2)",
+                events::TRIGGER_SOURCE,
+                events::TRIGGER_DETAIL_TYPE,
+            ),
+            SchemaName::RefreshEvent => event::<events::RefreshEvent>(
+                "dpc data product refresh (SPEC §6.3)",
+                events::REFRESH_SOURCE,
+                events::REFRESH_DETAIL_TYPE,
+            ),
+        })
     }
 
     /// The schema as the committed file's text.
@@ -60,13 +90,9 @@ impl SchemaName {
     }
 
     fn validator(self) -> Option<&'static jsonschema::Validator> {
-        static PIPELINE: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-        static CONFIG: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-        let cell = match self {
-            SchemaName::Pipeline => &PIPELINE,
-            SchemaName::Config => &CONFIG,
-        };
-        cell.get_or_init(|| jsonschema::validator_for(self.schema()).ok())
+        static CELLS: [OnceLock<Option<jsonschema::Validator>>; 5] = [const { OnceLock::new() }; 5];
+        CELLS[self as usize]
+            .get_or_init(|| jsonschema::validator_for(self.schema()).ok())
             .as_ref()
     }
 }
@@ -75,6 +101,15 @@ fn generate<T: JsonSchema>() -> Value {
     let generator = SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<T>().to_value();
     strip_null(&mut schema);
+    schema
+}
+
+/// An event schema with its title and its fixed `source` and `detail-type`.
+fn event<T: JsonSchema>(title: &str, source: &str, detail_type: &str) -> Value {
+    let mut schema = generate::<T>();
+    schema["title"] = json!(title);
+    schema["properties"]["source"]["const"] = json!(source);
+    schema["properties"]["detail-type"]["const"] = json!(detail_type);
     schema
 }
 

@@ -7,7 +7,7 @@ use crate::schema::SchemaName;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Which schema: `pipeline` (default) or `config` (dpc.yaml).
+    /// Which schema: `pipeline` (default), `config` (dpc.yaml), `status-event`, `trigger-event`, `refresh-event`.
     pub name: Option<String>,
 }
 

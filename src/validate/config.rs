@@ -13,12 +13,8 @@ use crate::yaml::push_token;
 
 pub fn config(file: &Arc<SourceFile>, ctx: &Context) -> Checked<model::Config> {
     let mut diags = Vec::new();
-    let Some(doc) = parse_and_check_schema(file, SchemaName::Config, &mut diags) else {
-        return Checked {
-            value: None,
-            diagnostics: diags,
-            document: None,
-        };
+    let Some(doc) = parse_and_check_schema(file, SchemaName::Config, ctx, &mut diags) else {
+        return Checked::failed(diags);
     };
     if !diags.is_empty() || doc.value.is_null() {
         let value = doc.value.is_null().then(|| model::Config {

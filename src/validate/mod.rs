@@ -42,6 +42,17 @@ pub struct Checked<T> {
     pub document: Option<Document>,
 }
 
+impl<T> Checked<T> {
+    /// Nothing usable: the file is not YAML (or not readable as a document).
+    fn failed(diagnostics: Vec<Diagnostic>) -> Self {
+        Self {
+            value: None,
+            diagnostics,
+            document: None,
+        }
+    }
+}
+
 /// Collects diagnostics for one file, resolving JSON pointers to spans.
 pub struct Checker<'a> {
     pub file: &'a Arc<SourceFile>,
@@ -149,6 +160,7 @@ pub(crate) fn section<T: DeserializeOwned>(obj: &Map<String, Value>, key: &str) 
 pub(crate) fn parse_and_check_schema(
     file: &Arc<SourceFile>,
     name: SchemaName,
+    ctx: &Context,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Document> {
     let doc = match yaml::parse(&file.text) {
@@ -175,13 +187,7 @@ pub(crate) fn parse_and_check_schema(
         }
     };
     let findings = schema::check(name, &doc.value);
-    let checker = Checker {
-        file,
-        doc: &doc,
-        ctx: &NO_CONTEXT,
-        diags: Vec::new(),
-    };
-    let mut checker = checker;
+    let mut checker = Checker::new(file, &doc, ctx);
     for f in findings {
         checker.emit(f.code, &f.pointer, f.target, f.message, f.help);
     }
@@ -189,20 +195,11 @@ pub(crate) fn parse_and_check_schema(
     Some(doc)
 }
 
-static NO_CONTEXT: Context<'static> = Context {
-    today: NaiveDate::MIN,
-    file_exists: &|_| false,
-};
-
 /// Validates one `pipeline.yaml` whose project directory is `dir`.
 pub fn pipeline(file: &Arc<SourceFile>, dir: &Path, ctx: &Context) -> Checked<model::Pipeline> {
     let mut diags = Vec::new();
-    let Some(doc) = parse_and_check_schema(file, SchemaName::Pipeline, &mut diags) else {
-        return Checked {
-            value: None,
-            diagnostics: diags,
-            document: None,
-        };
+    let Some(doc) = parse_and_check_schema(file, SchemaName::Pipeline, ctx, &mut diags) else {
+        return Checked::failed(diags);
     };
     let mut c = Checker::new(file, &doc, ctx);
     c.diags = diags;

@@ -1,5 +1,5 @@
-//! The committed schemas in `schemas/` must equal what the code generates. Regenerate with
-//! `DPC_UPDATE_SCHEMAS=1 cargo test --test schema_drift`.
+//! Committed files that mirror the code must not drift from it: the schemas in `schemas/`
+//! (regenerate with `DPC_UPDATE_SCHEMAS=1 cargo test --test drift`) and README's code table.
 
 use dpc::schema::SchemaName;
 
@@ -20,7 +20,7 @@ fn committed_schemas_match_the_code() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "{path} is out of date with the code; run `DPC_UPDATE_SCHEMAS=1 cargo test --test schema_drift` and commit it"
+            "{path} is out of date with the code; run `DPC_UPDATE_SCHEMAS=1 cargo test --test drift` and commit it"
         );
     }
 }
@@ -46,5 +46,18 @@ fn the_pipeline_schema_is_valid_draft_2020_12_with_descriptions() {
                     .is_some_and(|d| d.get("description").is_some());
             assert!(described, "property `{key}` has no description");
         }
+    }
+}
+
+#[test]
+fn readme_lists_every_diagnostic_code() {
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("README");
+    for code in dpc::codes::ALL {
+        assert!(
+            readme.contains(&format!("`{}`", code.id)),
+            "README does not document {}",
+            code.id
+        );
     }
 }
