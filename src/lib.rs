@@ -9,6 +9,7 @@ pub mod compile;
 pub mod cron;
 pub mod diagnostic;
 pub mod events;
+pub mod manager;
 pub mod model;
 pub mod pattern;
 pub mod project;
