@@ -16,6 +16,7 @@ pub mod project;
 pub mod raw;
 pub mod report;
 pub mod scaffold;
+pub mod scenario;
 pub mod schema;
 pub mod source;
 pub mod tree;

@@ -9,6 +9,7 @@ pub mod create_project;
 pub mod explain;
 pub mod schema;
 pub mod synth;
+pub mod test;
 pub mod test_event;
 pub mod validate;
 
@@ -100,6 +101,8 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show what pipelines' triggers mean: condition, schedule, next fire times, pattern size.
     Explain(explain::ExplainArgs),
+    /// Run trigger scenarios (`*.scenario.yaml`) against the real manager, in virtual time.
+    Test(test::TestArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -122,6 +125,7 @@ pub fn run() -> ExitCode {
         Command::TestEvent(args) => test_event::run(&args, &cli.global),
         Command::Synth(args) => synth::run(&args, &cli.global),
         Command::Explain(args) => explain::run(&args, &cli.global),
+        Command::Test(args) => test::run(&args, &cli.global),
     };
     ExitCode::from(code)
 }
