@@ -96,3 +96,63 @@ fn no_scenarios_is_a_usage_error() {
     let o = dpc(&["test", "src"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn status_reads_the_store_a_scenario_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state.db");
+    let db = db.to_str().expect("utf-8 path");
+    let o = dpc(&[
+        "test",
+        "--store",
+        db,
+        "examples/case-study/tests/failed-fallback.scenario.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = dpc(&[
+        "--output",
+        "json",
+        "status",
+        "--store",
+        db,
+        "--at",
+        "2026-11-21T08:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let rows: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let x = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["pipeline"]["name"] == "pipeline-x")
+        .expect("pipeline-x");
+    // The scenario ends with the rerun of listings triggering pipeline-x (no run of it yet).
+    assert_eq!(x["phase"], "TRIGGERED");
+    let arrived: Vec<&str> = x["leaves"]
+        .as_array()
+        .expect("leaves")
+        .iter()
+        .filter(|l| !l["arrived"].is_null())
+        .filter_map(|l| l["label"].as_str())
+        .collect();
+    assert!(
+        arrived.is_empty(),
+        "the trigger reset every leaf: {arrived:?}"
+    );
+    assert!(x["lastTriggerAt"] == "2026-11-21T07:30:00Z");
+    let human = stdout(&dpc(&["status", "--store", db, "pipeline-x-fallback"]));
+    assert!(
+        human.contains("333333333333/eu-west-1/pipeline-x-fallback  TRIGGERED"),
+        "{human}"
+    );
+    assert_eq!(
+        dpc(&["status", "--store", db, "nope"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        dpc(&["status", "--store", "/nonexistent/x.db"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub mod create_project;
 pub mod explain;
 pub mod schema;
+pub mod status;
 pub mod synth;
 pub mod test;
 pub mod test_event;
@@ -103,6 +104,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run trigger scenarios (`*.scenario.yaml`) against the real manager, in virtual time.
     Test(test::TestArgs),
+    /// Show each pipeline's state and, per dependency, WAITING or ARRIVED (embedded store).
+    Status(status::StatusArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -126,6 +129,7 @@ pub fn run() -> ExitCode {
         Command::Synth(args) => synth::run(&args, &cli.global),
         Command::Explain(args) => explain::run(&args, &cli.global),
         Command::Test(args) => test::run(&args, &cli.global),
+        Command::Status(args) => status::run(&args, &cli.global),
     };
     ExitCode::from(code)
 }

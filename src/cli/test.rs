@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{GlobalArgs, OutputFormat, exit};
+use crate::manager::sqlite::SqliteStore;
 use crate::scenario::{self, run::ScenarioResult};
 
 /// The suffix of scenario files.
@@ -17,6 +18,9 @@ pub const SCENARIO_SUFFIX: &str = ".scenario.yaml";
 pub struct TestArgs {
     /// Scenario files, or folders searched for `*.scenario.yaml` (default: `.`).
     pub paths: Vec<PathBuf>,
+    /// Keep the final state in this SQLite file (recreated; one scenario only), for `dpc status`.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
 }
 
 /// A scenario that could not be run.
@@ -43,7 +47,14 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> u8 {
         eprintln!("error: no *{SCENARIO_SUFFIX} found in {}", shown.join(", "));
         return exit::ERROR;
     }
-    let (results, broken) = run_all(&files);
+    if args.store.is_some() && files.len() > 1 {
+        eprintln!(
+            "error: --store keeps the state of one scenario; {} were found",
+            files.len()
+        );
+        return exit::ERROR;
+    }
+    let (results, broken) = run_all(&files, args.store.as_deref());
     match global.output {
         OutputFormat::Json => println!("{}", json_report(&results, &broken)),
         OutputFormat::Human if !results.is_empty() => {
@@ -66,16 +77,14 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> u8 {
     }
 }
 
-fn run_all(files: &[PathBuf]) -> (Vec<ScenarioResult>, Vec<Broken>) {
+fn run_all(files: &[PathBuf], store: Option<&Path>) -> (Vec<ScenarioResult>, Vec<Broken>) {
     let mut results = Vec::new();
     let mut broken = Vec::new();
     for file in files {
         let outcome = std::fs::read_to_string(file)
             .map_err(|e| vec![format!("{}: {e}", file.display())])
             .and_then(|text| scenario::parse::parse(file, &text))
-            .and_then(|s| {
-                scenario::run::run(&s).map_err(|e| vec![format!("{}: {e}", file.display())])
-            });
+            .and_then(|s| run_one(&s, store).map_err(|e| vec![format!("{}: {e}", file.display())]));
         match outcome {
             Ok(r) => results.push(r),
             Err(errors) => broken.push(Broken {
@@ -85,6 +94,27 @@ fn run_all(files: &[PathBuf]) -> (Vec<ScenarioResult>, Vec<Broken>) {
         }
     }
     (results, broken)
+}
+
+fn run_one(s: &scenario::Scenario, store: Option<&Path>) -> Result<ScenarioResult, String> {
+    let Some(path) = store else {
+        return scenario::run::run(s);
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("{}: {e}", PathBuf::from(name).display()));
+            }
+            _ => {}
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
+    scenario::run::run_in(s, store)
 }
 
 /// Scenario files below `path` (or `path` itself), sorted; hidden folders and `target` skipped.

@@ -86,8 +86,13 @@ struct Sim<'a> {
 
 /// Runs a scenario; `Err` when its projects cannot be loaded or the store fails.
 pub fn run(scenario: &Scenario) -> Result<ScenarioResult, String> {
-    let regs = load(scenario)?;
     let store = SqliteStore::in_memory().map_err(|e| e.to_string())?;
+    run_in(scenario, store)
+}
+
+/// Runs a scenario over `store` (which should be empty), leaving its final state there.
+pub fn run_in(scenario: &Scenario, store: SqliteStore) -> Result<ScenarioResult, String> {
+    let regs = load(scenario)?;
     let mut sim = Sim {
         scenario,
         manager: Manager::new(store),
