@@ -170,12 +170,15 @@ fn to_event(g: &Gen) -> StatusChangeEvent {
 /// A trigger as both sides describe it: the dependent and the (upstream, execution) it used.
 type Fired = (String, BTreeSet<(String, String)>);
 
+/// (rank, status, started, result time, manual).
+type ModelRun = (u8, String, Millis, Millis, bool);
+
 /// The reference model.
 #[derive(Default)]
 struct Model {
     seen: HashSet<(String, String)>,
     /// (upstream, exec) → (rank, status, started, time, manual)
-    runs: BTreeMap<(String, String), (u8, String, Millis, Millis, bool)>,
+    runs: BTreeMap<(String, String), ModelRun>,
     /// dependent → (reset time, last trigger time)
     fired: BTreeMap<String, (Millis, Millis)>,
 }
