@@ -95,6 +95,25 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Sets after how many WAL pages a commit checkpoints by itself (SQLite's default is
+    /// 1000; 0 turns automatic checkpoints off). A checkpoint syncs the database file, which
+    /// takes milliseconds: a latency-sensitive caller turns them off and calls
+    /// [`SqliteStore::checkpoint`] when idle.
+    pub fn set_auto_checkpoint(&mut self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(err)
+    }
+
+    /// Copies the WAL into the database file (PASSIVE: never blocks writers).
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(err)
+    }
+}
+
 impl Store for SqliteStore {
     fn transaction<R>(
         &mut self,
