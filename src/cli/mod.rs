@@ -10,7 +10,9 @@ pub mod deploy;
 pub mod explain;
 pub mod schema;
 pub mod setup_user_account;
+pub mod status;
 pub mod synth;
+pub mod test;
 pub mod test_event;
 pub mod validate;
 
@@ -102,6 +104,10 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show what pipelines' triggers mean: condition, schedule, next fire times, pattern size.
     Explain(explain::ExplainArgs),
+    /// Run trigger scenarios (`*.scenario.yaml`) against the real manager, in virtual time.
+    Test(test::TestArgs),
+    /// Show each pipeline's state and, per dependency, WAITING or ARRIVED (embedded store).
+    Status(status::StatusArgs),
     /// Deploy (or print) the per-account `dpc-account` stack.
     SetupUserAccount(setup_user_account::SetupUserAccountArgs),
 }
@@ -127,6 +133,8 @@ pub fn run() -> ExitCode {
         Command::TestEvent(args) => test_event::run(&args, &cli.global),
         Command::Synth(args) => synth::run(&args, &cli.global),
         Command::Explain(args) => explain::run(&args, &cli.global),
+        Command::Test(args) => test::run(&args, &cli.global),
+        Command::Status(args) => status::run(&args, &cli.global),
     };
     ExitCode::from(code)
 }

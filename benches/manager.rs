@@ -1,0 +1,217 @@
+//! Trigger manager benchmark (`cargo bench --bench manager`, SPEC §8): a registry of 700
+//! pipelines in 100 accounts in a SQLite file (WAL, one transaction per event); upstream
+//! status events (RUNNING, then SUCCEEDED or FAILED, some delivered twice) for random
+//! pipelines. Reports p50/p99/max latency per event (dedupe, run log, evaluation of every
+//! dependent through its compiled pattern, trigger and commit) and events per second.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dpc::events::{Envelope, ExecutionStatusChange, StatusChangeEvent};
+use dpc::manager::Manager;
+use dpc::manager::registry::{self, PipelineId, Registration};
+use dpc::manager::runlog::{execution_arn, format_time, state_machine_arn};
+use dpc::manager::sqlite::SqliteStore;
+use dpc::manager::store::Millis;
+use dpc::source::SourceFile;
+use dpc::validate::{self, Context};
+
+const ACCOUNTS: usize = 100;
+const PER_ACCOUNT: usize = 7;
+const RUNS: usize = 10_000;
+const REGION: &str = "eu-west-1";
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn account(i: usize) -> String {
+    format!("{:012}", 100_000_000_000 + i)
+}
+
+/// Pipeline `p` of account `a`: the first three of each account only run on a schedule; the
+/// others depend on two or three pipelines of other accounts (allOf SUCCEEDED), every fourth
+/// with a daily period, every fifth a fallback on FAILED (anyOf).
+fn yaml(a: usize, p: usize, rng: &mut Rng) -> String {
+    let mut y = format!(
+        "name: p{p}\nteam: t\naccount: \"{}\"\nregion: {REGION}\ncompute: {{type: NONE}}\ntrigger:\n",
+        account(a)
+    );
+    if p < 3 {
+        y.push_str("  schedule: {hour: 3}\n");
+        return y;
+    }
+    if p.is_multiple_of(4) {
+        y.push_str("  schedule: {hour: 0}\n");
+    }
+    let fallback = (a * PER_ACCOUNT + p).is_multiple_of(5);
+    let (block, status) = if fallback {
+        ("anyOf", "FAILED")
+    } else {
+        ("allOf", "SUCCEEDED")
+    };
+    y.push_str(&format!("  executions:\n    {block}:\n"));
+    let mut used = Vec::new();
+    while used.len() < 2 + rng.below(2) {
+        let (ua, up) = (
+            (a + 1 + rng.below(ACCOUNTS - 1)) % ACCOUNTS,
+            rng.below(PER_ACCOUNT),
+        );
+        if !used.contains(&(ua, up)) {
+            used.push((ua, up));
+            y.push_str(&format!(
+                "      - {{name: p{up}, account: \"{}\", region: {REGION}, status: [{status}]}}\n",
+                account(ua)
+            ));
+        }
+    }
+    y
+}
+
+fn registrations() -> Vec<Registration> {
+    let ctx = Context {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
+        file_exists: &|_| true,
+    };
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut out = Vec::new();
+    for a in 0..ACCOUNTS {
+        for p in 0..PER_ACCOUNT {
+            let file = Arc::new(SourceFile::new("pipeline.yaml", yaml(a, p, &mut rng)));
+            let checked = validate::pipeline(&file, Path::new("."), &ctx);
+            let pipeline = checked.value.expect("valid generated pipeline");
+            out.push(registry::registration(&pipeline, None).expect("compiles"));
+        }
+    }
+    out
+}
+
+fn event(
+    id: &PipelineId,
+    exec: &str,
+    status: &str,
+    started: Millis,
+    stopped: Option<Millis>,
+) -> StatusChangeEvent {
+    Envelope {
+        id: Some(format!("{exec}/{status}")),
+        source: "aws.states".into(),
+        detail_type: "Step Functions Execution Status Change".into(),
+        account: id.account.clone(),
+        region: id.region.clone(),
+        time: Some(format_time(stopped.unwrap_or(started))),
+        resources: Vec::new(),
+        detail: ExecutionStatusChange {
+            execution_arn: execution_arn(id, exec),
+            state_machine_arn: state_machine_arn(id),
+            name: Some(exec.into()),
+            status: status.into(),
+            start_date: Some(started),
+            stop_date: stopped,
+            input: Some(r#"{"run":{"type":"SCHEDULED"}}"#.into()),
+            redrive_count: None,
+        },
+    }
+}
+
+fn events(regs: &[Registration]) -> Vec<(Millis, StatusChangeEvent)> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let start: Millis = 1_795_000_000_000;
+    let mut out = Vec::with_capacity(RUNS * 3);
+    for n in 0..RUNS {
+        let id = &regs[rng.below(regs.len())].id;
+        let t = start + n as Millis * 10_000;
+        let exec = format!("run-{n}");
+        let status = if rng.below(10) < 8 {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        };
+        out.push((t, event(id, &exec, "RUNNING", t, None)));
+        let done = event(id, &exec, status, t, Some(t + 5_000));
+        out.push((t + 5_000, done.clone()));
+        if rng.below(10) == 0 {
+            out.push((t + 6_000, done));
+        }
+    }
+    out
+}
+
+fn main() {
+    let regs = registrations();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut manager = Manager::new(SqliteStore::open(&dir.path().join("bench.db")).expect("store"));
+    let t = Instant::now();
+    for r in &regs {
+        manager.register(r, 0).expect("register");
+    }
+    let leaves: usize = regs.iter().map(|r| r.leaves.len()).sum();
+    println!(
+        "registry: {} pipelines in {ACCOUNTS} accounts, {leaves} leaves, registered in {:.1} ms",
+        regs.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let stream = events(&regs);
+    run(
+        &mut manager,
+        &stream,
+        "automatic checkpoints (SQLite default)",
+        None,
+    );
+    let mut manager =
+        Manager::new(SqliteStore::open(&dir.path().join("bench2.db")).expect("store"));
+    manager.store_mut().set_auto_checkpoint(0).expect("pragma");
+    for r in &regs {
+        manager.register(r, 0).expect("register");
+    }
+    run(
+        &mut manager,
+        &stream,
+        "checkpoint every 500 events, off the event path",
+        Some(500),
+    );
+}
+
+/// Handles `stream`; with `checkpoint_every`, checkpoints between events (timed separately).
+fn run(
+    manager: &mut Manager<SqliteStore>,
+    stream: &[(Millis, StatusChangeEvent)],
+    label: &str,
+    checkpoint_every: Option<usize>,
+) {
+    let mut micros = Vec::with_capacity(stream.len());
+    let mut triggers = 0usize;
+    let mut checkpoint_ms = 0.0;
+    let all = Instant::now();
+    for (i, (now, e)) in stream.iter().enumerate() {
+        let t = Instant::now();
+        let out = manager.handle_status(e, *now).expect("handled");
+        micros.push(t.elapsed().as_secs_f64() * 1e6);
+        triggers += out.triggers.len();
+        if checkpoint_every.is_some_and(|n| (i + 1) % n == 0) {
+            let c = Instant::now();
+            manager.store_mut().checkpoint().expect("checkpoint");
+            checkpoint_ms += c.elapsed().as_secs_f64() * 1e3;
+        }
+    }
+    let total = all.elapsed().as_secs_f64();
+    micros.sort_by(f64::total_cmp);
+    let pct = |p: f64| micros[((micros.len() as f64 * p) as usize).min(micros.len() - 1)];
+    println!(
+        "{label}: {} upstream events ({triggers} triggers): p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs; {:.0} events/s (checkpoints {checkpoint_ms:.0} ms in total)",
+        micros.len(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        micros[micros.len() - 1],
+        micros.len() as f64 / total
+    );
+}

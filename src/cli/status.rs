@@ -1,0 +1,112 @@
+//! `dpc status [NAME]`: each registered pipeline's state and, per dependency, WAITING or
+//! ARRIVED with the run that satisfied it, read from the embedded store.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{GlobalArgs, OutputFormat, exit};
+use crate::manager::runlog::{format_time, parse_time};
+use crate::manager::sqlite::SqliteStore;
+use crate::manager::{Manager, PipelineStatus};
+
+/// Where the embedded store lives unless `--store` or `DPC_STORE` says otherwise.
+pub const DEFAULT_STORE: &str = ".dpc/state.db";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this pipeline (its name).
+    pub name: Option<String>,
+    /// The SQLite store.
+    #[arg(long, env = "DPC_STORE", default_value = DEFAULT_STORE)]
+    pub store: PathBuf,
+    /// Evaluate windows as of this RFC 3339 time (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+pub fn run(args: &StatusArgs, global: &GlobalArgs) -> u8 {
+    match collect(args) {
+        Ok(rows) => {
+            match global.output {
+                OutputFormat::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows).unwrap_or_default()
+                    )
+                }
+                OutputFormat::Human => print!("{}", table(&rows)),
+            }
+            if rows.is_empty() && args.name.is_some() {
+                eprintln!(
+                    "error: no registered pipeline is named `{}`",
+                    args.name.as_deref().unwrap_or_default()
+                );
+                return exit::FAILURE;
+            }
+            exit::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::ERROR
+        }
+    }
+}
+
+fn collect(args: &StatusArgs) -> Result<Vec<PipelineStatus>, String> {
+    if !args.store.is_file() {
+        return Err(format!(
+            "no store at {} (create one with `dpc test --store {} SCENARIO`, or name it with --store)",
+            args.store.display(),
+            args.store.display()
+        ));
+    }
+    let now = match &args.at {
+        Some(text) => {
+            parse_time(text).ok_or_else(|| format!("--at: `{text}` is not an RFC 3339 time"))?
+        }
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let store = SqliteStore::open(&args.store).map_err(|e| e.to_string())?;
+    let mut manager = Manager::new(store);
+    let rows = manager.status(now).map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| args.name.as_deref().is_none_or(|n| n == r.pipeline.name))
+        .collect())
+}
+
+fn table(rows: &[PipelineStatus]) -> String {
+    let ids: Vec<String> = rows.iter().map(|r| r.pipeline.key()).collect();
+    let width = ids
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max("PIPELINE".len());
+    let mut out = format!("{:width$}  {:9}  LAST TRIGGER\n", "PIPELINE", "STATE");
+    for (row, id) in rows.iter().zip(&ids) {
+        let last = match (&row.last_trigger_at, &row.last_trigger_id) {
+            (Some(at), Some(tid)) => format!("{at} ({tid})"),
+            _ => "-".to_string(),
+        };
+        out.push_str(&format!("{id:width$}  {:9}  {last}\n", row.phase.as_str()));
+        for leaf in &row.leaves {
+            let state = match &leaf.arrived {
+                Some(run) => format!(
+                    "ARRIVED  {} {} at {}",
+                    run.status,
+                    run.id,
+                    format_time(run.time)
+                ),
+                None => "WAITING".to_string(),
+            };
+            out.push_str(&format!(
+                "  {:width$}{state}\n",
+                format!("{}:", leaf.label),
+                width = width
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,429 @@
+//! The embedded store: SQLite (bundled) with one `BEGIN IMMEDIATE … COMMIT` per event.
+//!
+//! Crash safety comes from the transaction: a process killed at any point leaves the database
+//! with every event either fully applied (run log, states, history, trigger records and the
+//! outbox together) or not at all. The journal is WAL with `synchronous = NORMAL`, which is
+//! durable across process crashes; after a power loss the last transactions may be missing,
+//! and redelivery (events arrive at least once) re-applies them through de-duplication.
+//!
+//! Registrations and dependency states are JSON documents (read whole, written whole); the
+//! run log is a table whose `(upstream, started, id)` index answers "latest run" directly.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::lifecycle::{DependentState, HistoryEntry};
+use super::registry::Registration;
+use super::runlog::{Run, RunType};
+use super::store::{Millis, OutboxItem, OutboxKind, Store, StoreError, TriggerRecord, Tx};
+
+/// The schema version in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS registrations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dependents (
+    upstream TEXT NOT NULL, pipeline TEXT NOT NULL, PRIMARY KEY (upstream, pipeline)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dependents_by_pipeline ON dependents (pipeline);
+CREATE TABLE IF NOT EXISTS event_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    upstream TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, redrive INTEGER NOT NULL,
+    run_type TEXT NOT NULL, started INTEGER NOT NULL, time INTEGER NOT NULL,
+    stop_date INTEGER NOT NULL, trigger_id TEXT, PRIMARY KEY (upstream, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_latest ON runs (upstream, started DESC, id DESC);
+CREATE TABLE IF NOT EXISTS states (pipeline TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, at INTEGER NOT NULL,
+    kind TEXT NOT NULL, change TEXT NOT NULL, cause TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_pipeline ON history (pipeline, seq);
+CREATE TABLE IF NOT EXISTS triggers (
+    trigger_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL
+);
+";
+
+fn err(e: rusqlite::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// A SQLite-backed store.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn =
+            Connection::open(path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+        Self::init(conn, true)
+    }
+
+    /// A private in-memory database.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(err)?, false)
+    }
+
+    fn init(conn: Connection, file: bool) -> Result<SqliteStore, StoreError> {
+        if file {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(err)?;
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "the store has schema version {version}; this dpc knows up to {SCHEMA_VERSION}"
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(err)?;
+        Ok(SqliteStore { conn })
+    }
+}
+
+impl SqliteStore {
+    /// Sets after how many WAL pages a commit checkpoints by itself (SQLite's default is
+    /// 1000; 0 turns automatic checkpoints off). A checkpoint syncs the database file, which
+    /// takes milliseconds: a latency-sensitive caller turns them off and calls
+    /// [`SqliteStore::checkpoint`] when idle.
+    pub fn set_auto_checkpoint(&mut self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(err)
+    }
+
+    /// Copies the WAL into the database file (PASSIVE: never blocks writers).
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(err)
+    }
+}
+
+impl Store for SqliteStore {
+    fn transaction<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut wrapped = SqlTx(tx);
+        // On error the transaction is dropped, which rolls it back.
+        let result = f(&mut wrapped)?;
+        wrapped.0.commit().map_err(err)?;
+        Ok(result)
+    }
+}
+
+struct SqlTx<'a>(rusqlite::Transaction<'a>);
+
+impl SqlTx<'_> {
+    fn claim(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
+        let n = self
+            .0
+            .prepare_cached(sql)
+            .map_err(err)?
+            .execute([key])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+}
+
+fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<Run> {
+    let run_type: String = row.get(4)?;
+    Ok(Run {
+        upstream: row.get(0)?,
+        id: row.get(1)?,
+        status: row.get(2)?,
+        redrive: row.get(3)?,
+        run_type: RunType::parse(&run_type).unwrap_or(RunType::Manual),
+        started: row.get(5)?,
+        time: row.get(6)?,
+        stop_date: row.get(7)?,
+        trigger_id: row.get(8)?,
+    })
+}
+
+const RUN_COLUMNS: &str =
+    "upstream, id, status, redrive, run_type, started, time, stop_date, trigger_id";
+
+impl Tx for SqlTx<'_> {
+    fn registration(&self, id: &str) -> Result<Option<Registration>, StoreError> {
+        let body: Option<String> = self
+            .0
+            .prepare_cached("SELECT body FROM registrations WHERE id = ?1")
+            .map_err(err)?
+            .query_row([id], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    fn put_registration(&mut self, reg: &Registration) -> Result<(), StoreError> {
+        let key = reg.key();
+        self.delete_registration(&key)?;
+        let body = serde_json::to_string(reg)?;
+        self.0
+            .prepare_cached("INSERT INTO registrations (id, body) VALUES (?1, ?2)")
+            .map_err(err)?
+            .execute(params![key, body])
+            .map_err(err)?;
+        let mut insert = self
+            .0
+            .prepare_cached("INSERT OR IGNORE INTO dependents (upstream, pipeline) VALUES (?1, ?2)")
+            .map_err(err)?;
+        for leaf in &reg.leaves {
+            insert
+                .execute(params![leaf.upstream.key(), key])
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn delete_registration(&mut self, id: &str) -> Result<bool, StoreError> {
+        self.0
+            .prepare_cached("DELETE FROM dependents WHERE pipeline = ?1")
+            .map_err(err)?
+            .execute([id])
+            .map_err(err)?;
+        let n = self
+            .0
+            .prepare_cached("DELETE FROM registrations WHERE id = ?1")
+            .map_err(err)?
+            .execute([id])
+            .map_err(err)?;
+        Ok(n > 0)
+    }
+
+    fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT body FROM registrations ORDER BY id")
+            .map_err(err)?;
+        let bodies = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+            .collect()
+    }
+
+    fn dependents(&self, upstream: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT pipeline FROM dependents WHERE upstream = ?1 ORDER BY pipeline")
+            .map_err(err)?;
+        let rows = stmt.query_map([upstream], |r| r.get(0)).map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn claim_event_id(&mut self, id: &str) -> Result<bool, StoreError> {
+        self.claim("INSERT OR IGNORE INTO event_ids (id) VALUES (?1)", id)
+    }
+
+    fn claim_fact(&mut self, key: &str) -> Result<bool, StoreError> {
+        self.claim("INSERT OR IGNORE INTO facts (key) VALUES (?1)", key)
+    }
+
+    fn run(&self, upstream: &str, id: &str) -> Result<Option<Run>, StoreError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE upstream = ?1 AND id = ?2");
+        self.0
+            .prepare_cached(&sql)
+            .map_err(err)?
+            .query_row([upstream, id], run_from_row)
+            .optional()
+            .map_err(err)
+    }
+
+    fn put_run(&mut self, run: &Run) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        );
+        self.0
+            .prepare_cached(&sql)
+            .map_err(err)?
+            .execute(params![
+                run.upstream,
+                run.id,
+                run.status,
+                run.redrive,
+                run.run_type.as_str(),
+                run.started,
+                run.time,
+                run.stop_date,
+                run.trigger_id
+            ])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn latest_run(
+        &self,
+        upstream: &str,
+        since: Option<(Millis, bool)>,
+        include_manual: bool,
+    ) -> Result<Option<Run>, StoreError> {
+        // Walks the index newest first and stops at the first run that counts.
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE upstream = ?1
+               AND (?2 IS NULL OR time > ?2 OR (time = ?2 AND NOT ?3))
+               AND (?4 OR run_type <> 'MANUAL')
+             ORDER BY started DESC, id DESC LIMIT 1"
+        );
+        let (at, strict) = match since {
+            Some((at, strict)) => (Some(at), strict),
+            None => (None, false),
+        };
+        self.0
+            .prepare_cached(&sql)
+            .map_err(err)?
+            .query_row(params![upstream, at, strict, include_manual], run_from_row)
+            .optional()
+            .map_err(err)
+    }
+
+    fn state(&self, id: &str) -> Result<Option<DependentState>, StoreError> {
+        let body: Option<String> = self
+            .0
+            .prepare_cached("SELECT body FROM states WHERE pipeline = ?1")
+            .map_err(err)?
+            .query_row([id], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    fn put_state(&mut self, id: &str, state: &DependentState) -> Result<(), StoreError> {
+        let body = serde_json::to_string(state)?;
+        self.0
+            .prepare_cached("INSERT OR REPLACE INTO states (pipeline, body) VALUES (?1, ?2)")
+            .map_err(err)?
+            .execute(params![id, body])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn add_history(&mut self, e: &HistoryEntry) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO history (pipeline, at, kind, change, cause) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(err)?
+            .execute(params![e.pipeline, e.at, e.kind, e.change, e.cause])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT pipeline, at, kind, change, cause FROM history WHERE pipeline = ?1 ORDER BY seq",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(HistoryEntry {
+                    pipeline: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    change: r.get(3)?,
+                    cause: r.get(4)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn insert_trigger(&mut self, r: &TriggerRecord) -> Result<bool, StoreError> {
+        let n = self
+            .0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO triggers (trigger_id, pipeline, at) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(err)?
+            .execute(params![r.trigger_id, r.pipeline, r.at])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn triggers(&self) -> Result<Vec<TriggerRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT trigger_id, pipeline, at FROM triggers ORDER BY at, trigger_id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TriggerRecord {
+                    trigger_id: r.get(0)?,
+                    pipeline: r.get(1)?,
+                    at: r.get(2)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    fn push_outbox(&mut self, id: &str, kind: OutboxKind, body: &str) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached("INSERT INTO outbox (id, kind, body) VALUES (?1, ?2, ?3)")
+            .map_err(err)?
+            .execute(params![id, kind.as_str(), body])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT seq, id, kind, body FROM outbox ORDER BY seq")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let kind: String = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, kind, r.get(3)?))
+            })
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, id, kind, body): (i64, String, String, String) = row.map_err(err)?;
+            let kind = OutboxKind::parse(&kind)
+                .ok_or_else(|| StoreError(format!("outbox row {seq}: unknown kind `{kind}`")))?;
+            out.push(OutboxItem {
+                seq,
+                id,
+                kind,
+                body,
+            });
+        }
+        Ok(out)
+    }
+
+    fn remove_outbox(&mut self, seq: i64) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
+            .map_err(err)?
+            .execute([seq])
+            .map_err(err)?;
+        Ok(())
+    }
+}

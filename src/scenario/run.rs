@@ -1,0 +1,564 @@
+//! Plays a scenario in virtual time: loads and validates its projects, registers them with a
+//! manager over an in-memory SQLite store, delivers the scripted events (and, with `autoRun`,
+//! the runs of scheduled and triggered pipelines and the refresh events they publish) in time
+//! order, and checks the expectations.
+//!
+//! Order at one instant: deliveries and schedule fires first (in the order they were queued),
+//! then state checks. A triggered pipeline's auto run starts one second after its trigger
+//! (the time EventBridge and Step Functions take), so TRIGGERED is observable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{ExecutionSpec, Expect, Expectation, ProductSpec, Scenario, Scripted, TargetSpec};
+use crate::diagnostic::Diagnostic;
+use crate::events::{
+    self, DataProductRefresh, Envelope, ExecutionStatusChange, RefreshEvent, StatusChangeEvent,
+};
+use crate::manager::registry::{self, LOCAL_ACCOUNT, LOCAL_REGION, PipelineId, Registration};
+use crate::manager::runlog::{execution_arn, format_time, state_machine_arn};
+use crate::manager::sqlite::SqliteStore;
+use crate::manager::store::Millis;
+use crate::manager::window::Period;
+use crate::manager::{Manager, Outcome};
+
+/// The start of a triggered auto run after its trigger.
+const START_DELAY_MS: Millis = 1_000;
+
+/// A trigger that happened during the scenario.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerLog {
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: Millis,
+    pub account: String,
+    pub region: String,
+    pub pipeline: String,
+    pub trigger_id: String,
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub line: usize,
+    pub expectation: String,
+    pub passed: bool,
+    /// What was found (on failure: why it failed).
+    pub detail: String,
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub file: PathBuf,
+    pub name: String,
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    pub triggers: Vec<TriggerLog>,
+    /// Events handled (including duplicates).
+    pub events: usize,
+}
+
+enum Action {
+    Status(Box<StatusChangeEvent>),
+    Refresh(Box<RefreshEvent>),
+    Fire(usize),
+    Check(usize),
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    manager: Manager<SqliteStore>,
+    regs: Vec<Registration>,
+    /// (time, class, seq) → action; class 0 deliveries, 1 checks.
+    queue: BTreeMap<(Millis, u8, u64), Action>,
+    seq: u64,
+    triggers: Vec<TriggerLog>,
+    checks: Vec<Option<Check>>,
+    started: HashMap<String, Millis>,
+    runs: HashMap<String, u32>,
+    periods: Vec<Option<Period>>,
+    events: usize,
+}
+
+/// Runs a scenario; `Err` when its projects cannot be loaded or the store fails.
+pub fn run(scenario: &Scenario) -> Result<ScenarioResult, String> {
+    let store = SqliteStore::in_memory().map_err(|e| e.to_string())?;
+    run_in(scenario, store)
+}
+
+/// Runs a scenario over `store` (which should be empty), leaving its final state there.
+pub fn run_in(scenario: &Scenario, store: SqliteStore) -> Result<ScenarioResult, String> {
+    let regs = load(scenario)?;
+    let mut sim = Sim {
+        scenario,
+        manager: Manager::new(store),
+        periods: regs.iter().map(schedule_period).collect(),
+        regs,
+        queue: BTreeMap::new(),
+        seq: 0,
+        triggers: Vec::new(),
+        checks: vec![None; scenario.expect.len()],
+        started: HashMap::new(),
+        runs: HashMap::new(),
+        events: 0,
+    };
+    sim.setup()?;
+    sim.play()?;
+    Ok(sim.finish())
+}
+
+/// Validates the scenario's projects and builds their registrations.
+fn load(scenario: &Scenario) -> Result<Vec<Registration>, String> {
+    let now = chrono::DateTime::from_timestamp_millis(scenario.start)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default();
+    let outcome = crate::cli::validate::collect(&scenario.pipelines, now)?;
+    let errors: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(diagnostic_line)
+        .collect();
+    if !errors.is_empty() {
+        return Err(format!(
+            "the scenario's pipelines are invalid (run `dpc validate`):\n{}",
+            errors.join("\n")
+        ));
+    }
+    let loaded = &outcome.loaded;
+    let mut regs: Vec<Registration> = Vec::new();
+    for unit in &loaded.units {
+        let Some(pipeline) = &unit.checked.value else {
+            continue;
+        };
+        let reg = registry::registration(pipeline, loaded.config_of(unit))
+            .map_err(|e| format!("{}: {e}", pipeline.file.display()))?;
+        if !regs.iter().any(|r| r.id == reg.id) {
+            regs.push(reg);
+        }
+    }
+    Ok(regs)
+}
+
+/// `file:line:column: message [code]`.
+fn diagnostic_line(d: &Diagnostic) -> String {
+    match d.primary() {
+        Some(l) => {
+            let at = l.file.line_col(l.span.offset);
+            format!(
+                "{}:{}:{}: {} [{}]",
+                l.file.name(),
+                at.line,
+                at.column,
+                d.message,
+                d.code.id
+            )
+        }
+        None => format!("{} [{}]", d.message, d.code.id),
+    }
+}
+
+/// The schedule that starts a pipeline by itself (not a dependency period).
+fn schedule_period(reg: &Registration) -> Option<Period> {
+    reg.schedule
+        .as_ref()
+        .filter(|_| !reg.has_dependencies())
+        .and_then(Period::parse)
+}
+
+impl Sim<'_> {
+    fn push(&mut self, at: Millis, class: u8, action: Action) {
+        self.seq += 1;
+        self.queue.insert((at, class, self.seq), action);
+    }
+
+    fn setup(&mut self) -> Result<(), String> {
+        let s = self.scenario;
+        for reg in &self.regs {
+            self.manager
+                .register(reg, s.start)
+                .map_err(|e| e.to_string())?;
+        }
+        for e in &s.events {
+            for _ in 0..e.repeat {
+                let action = match &e.what {
+                    Scripted::Execution(x) => {
+                        Action::Status(Box::new(self.scripted_status(x, e.at)))
+                    }
+                    Scripted::DataProduct(p) => {
+                        Action::Refresh(Box::new(self.scripted_refresh(p, e.at)))
+                    }
+                };
+                self.push(e.at, 0, action);
+            }
+        }
+        for (i, x) in s.expect.iter().enumerate() {
+            if let Expect::State { .. } = x.what {
+                self.push(x.at.unwrap_or(s.until), 1, Action::Check(i));
+            }
+        }
+        if s.auto_run.is_some() {
+            for i in 0..self.regs.len() {
+                let next = self.periods[i]
+                    .as_ref()
+                    .and_then(|p| p.next_fire(s.start - 1));
+                if let Some(at) = next {
+                    self.push(at, 0, Action::Fire(i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn play(&mut self) -> Result<(), String> {
+        while let Some(entry) = self.queue.first_entry() {
+            let (now, _, _) = *entry.key();
+            if now > self.scenario.until {
+                break;
+            }
+            let action = entry.remove();
+            self.step(now, action)?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, now: Millis, action: Action) -> Result<(), String> {
+        let outcome = match action {
+            Action::Status(e) => self.manager.handle_status(&e, now),
+            Action::Refresh(e) => self.manager.handle_refresh(&e, now),
+            Action::Fire(i) => {
+                self.fire(i, now);
+                return Ok(());
+            }
+            Action::Check(i) => return self.check_state(i, now),
+        }
+        .map_err(|e| e.to_string())?;
+        self.events += 1;
+        self.follow(outcome, now)
+    }
+
+    /// Records triggers, starts auto runs and delivers published refreshes.
+    fn follow(&mut self, outcome: Outcome, now: Millis) -> Result<(), String> {
+        for t in &outcome.triggers {
+            let target = &t.detail.target;
+            self.triggers.push(TriggerLog {
+                at: format_time(now),
+                at_ms: now,
+                account: target.account.clone(),
+                region: target.region.clone(),
+                pipeline: target.pipeline.clone(),
+                trigger_id: t.detail.trigger_id.clone(),
+            });
+            let id = PipelineId {
+                account: target.account.clone(),
+                region: target.region.clone(),
+                name: target.pipeline.clone(),
+            };
+            let input = format!(
+                r#"{{"run":{{"type":"TRIGGERED","triggerId":"{}"}}}}"#,
+                t.detail.trigger_id
+            );
+            self.auto_run(&id, now + START_DELAY_MS, &input);
+        }
+        for r in outcome.refreshes {
+            self.push(now, 0, Action::Refresh(Box::new(r)));
+        }
+        // Events are "sent" by the queue above; keep the outbox empty.
+        for item in self.manager.outbox().map_err(|e| e.to_string())? {
+            self.manager.sent(item.seq).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn fire(&mut self, i: usize, now: Millis) {
+        let id = self.regs[i].id.clone();
+        let input = format!(
+            r#"{{"run":{{"type":"SCHEDULED","triggerId":"schedule-{}"}}}}"#,
+            format_time(now)
+        );
+        self.auto_run(&id, now, &input);
+        if let Some(next) = self.periods[i].as_ref().and_then(|p| p.next_fire(now)) {
+            self.push(next, 0, Action::Fire(i));
+        }
+    }
+
+    /// With `autoRun`: a run of `id` starting at `start` and ending after the configured time.
+    fn auto_run(&mut self, id: &PipelineId, start: Millis, input: &str) {
+        let Some(auto) = &self.scenario.auto_run else {
+            return;
+        };
+        let n = self.runs.entry(id.key()).or_insert(0);
+        *n += 1;
+        let exec = format!("{}-auto-{n}", id.name);
+        let end = start + auto.after_ms;
+        let status = auto.status_of(&id.name).to_string();
+        let running = status_event(id, &exec, "RUNNING", start, None, input, 0);
+        let done = status_event(id, &exec, &status, start, Some(end), input, 0);
+        self.push(start, 0, Action::Status(Box::new(running)));
+        self.push(end, 0, Action::Status(Box::new(done)));
+    }
+
+    /// The identity of a scripted pipeline: the registered one of that name, else the
+    /// account and region given (or the scenario's common region).
+    fn identity(&self, name: &str, account: Option<&str>, region: Option<&str>) -> PipelineId {
+        let found = self.regs.iter().find(|r| {
+            TargetSpec {
+                pipeline: name.into(),
+                account: account.map(str::to_string),
+                region: region.map(str::to_string),
+            }
+            .matches(&r.id.account, &r.id.region, &r.id.name)
+        });
+        if let Some(r) = found {
+            return r.id.clone();
+        }
+        PipelineId {
+            account: account.unwrap_or(LOCAL_ACCOUNT).to_string(),
+            region: region
+                .map(str::to_string)
+                .or_else(|| self.regs.first().map(|r| r.id.region.clone()))
+                .unwrap_or_else(|| LOCAL_REGION.to_string()),
+            name: name.to_string(),
+        }
+    }
+
+    fn scripted_status(&mut self, x: &ExecutionSpec, at: Millis) -> StatusChangeEvent {
+        let id = self.identity(&x.pipeline, x.account.as_deref(), x.region.as_deref());
+        let exec = x.id.clone().unwrap_or_else(|| {
+            let day = format_time(at).chars().take(10).collect::<String>();
+            format!("{}-{day}", x.pipeline)
+        });
+        let key = format!("{}#{exec}", id.key());
+        let started = x
+            .started
+            .unwrap_or_else(|| *self.started.entry(key).or_insert(at));
+        let running = x.status == "RUNNING";
+        let stopped = (!running).then(|| x.stopped.unwrap_or(at));
+        let input = format!(r#"{{"run":{{"type":"{}"}}}}"#, x.run_type);
+        let mut event = status_event(&id, &exec, &x.status, started, stopped, &input, x.redrive);
+        event.time = Some(format_time(at));
+        event
+    }
+
+    fn scripted_refresh(&self, p: &ProductSpec, at: Millis) -> RefreshEvent {
+        let publisher = self.regs.iter().find(|r| {
+            r.publishes
+                .iter()
+                .any(|(d, n)| *d == p.domain && *n == p.name)
+        });
+        let account = p
+            .account
+            .clone()
+            .or_else(|| publisher.map(|r| r.id.account.clone()))
+            .unwrap_or_else(|| LOCAL_ACCOUNT.to_string());
+        let refreshed = format_time(p.refreshed_at.unwrap_or(at));
+        Envelope {
+            id: Some(format!(
+                "refresh/{}/{}/{account}/{refreshed}",
+                p.domain, p.name
+            )),
+            source: events::REFRESH_SOURCE.into(),
+            detail_type: events::REFRESH_DETAIL_TYPE.into(),
+            account: account.clone(),
+            region: publisher.map_or_else(|| LOCAL_REGION.to_string(), |r| r.id.region.clone()),
+            time: Some(format_time(at)),
+            resources: Vec::new(),
+            detail: DataProductRefresh {
+                domain: p.domain.clone(),
+                name: p.name.clone(),
+                account,
+                refreshed_at: refreshed,
+                producer: None,
+                attributes: None,
+            },
+        }
+    }
+
+    fn check_state(&mut self, i: usize, now: Millis) -> Result<(), String> {
+        let x = &self.scenario.expect[i];
+        let statuses = self.manager.status(now).map_err(|e| e.to_string())?;
+        let Expect::State {
+            target,
+            phase,
+            arrived,
+            waiting,
+        } = &x.what
+        else {
+            return Ok(());
+        };
+        let desc = describe(x);
+        let found = statuses
+            .iter()
+            .find(|s| target.matches(&s.pipeline.account, &s.pipeline.region, &s.pipeline.name));
+        let check = match found {
+            None => fail(x, desc, format!("{} is not registered", target.describe())),
+            Some(s) => {
+                let got_arrived: Vec<String> = s
+                    .leaves
+                    .iter()
+                    .filter(|l| l.arrived.is_some())
+                    .map(|l| l.label.clone())
+                    .collect();
+                let got_waiting: Vec<String> = s
+                    .leaves
+                    .iter()
+                    .filter(|l| l.arrived.is_none())
+                    .map(|l| l.label.clone())
+                    .collect();
+                let mut problems = Vec::new();
+                if let Some(p) = phase.as_deref().filter(|p| *p != s.phase.as_str()) {
+                    problems.push(format!("is {} (expected {p})", s.phase.as_str()));
+                }
+                if let Some(a) = arrived.as_ref().filter(|a| !same_set(a, &got_arrived)) {
+                    problems.push(format!("arrived {got_arrived:?} (expected {a:?})"));
+                }
+                if let Some(w) = waiting.as_ref().filter(|w| !same_set(w, &got_waiting)) {
+                    problems.push(format!("waiting {got_waiting:?} (expected {w:?})"));
+                }
+                let summary = format!("{}, arrived {got_arrived:?}", s.phase.as_str());
+                match problems.is_empty() {
+                    true => pass(x, desc, summary),
+                    false => fail(x, desc, problems.join("; ")),
+                }
+            }
+        };
+        self.checks[i] = Some(check);
+        Ok(())
+    }
+
+    fn finish(mut self) -> ScenarioResult {
+        let s = self.scenario;
+        for (i, x) in s.expect.iter().enumerate() {
+            if self.checks[i].is_none() {
+                self.checks[i] = Some(check_triggers(x, &self.triggers, s.until));
+            }
+        }
+        let checks: Vec<Check> = self.checks.into_iter().flatten().collect();
+        ScenarioResult {
+            file: s.file.clone(),
+            name: s.name.clone(),
+            passed: checks.iter().all(|c| c.passed),
+            checks,
+            triggers: self.triggers,
+            events: self.events,
+        }
+    }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+fn pass(x: &Expectation, expectation: String, detail: String) -> Check {
+    Check {
+        line: x.line,
+        expectation,
+        passed: true,
+        detail,
+    }
+}
+
+fn fail(x: &Expectation, expectation: String, detail: String) -> Check {
+    Check {
+        line: x.line,
+        expectation,
+        passed: false,
+        detail,
+    }
+}
+
+fn describe(x: &Expectation) -> String {
+    let when =
+        x.at.map(|t| format!(" at {}", format_time(t)))
+            .unwrap_or_default();
+    match &x.what {
+        Expect::Triggered { target, count } => {
+            let n = count.map_or_else(|| "at least once".to_string(), |c| format!("{c} time(s)"));
+            format!("triggered {}{when} {n}", target.describe())
+        }
+        Expect::NotTriggered(target) => format!("not triggered {}{when}", target.describe()),
+        Expect::State {
+            target,
+            phase,
+            arrived,
+            ..
+        } => {
+            let phase = phase.as_deref().unwrap_or("any state");
+            let arrived = arrived
+                .as_ref()
+                .map(|a| format!(", arrived {a:?}"))
+                .unwrap_or_default();
+            format!("state of {} is {phase}{arrived}{when}", target.describe())
+        }
+    }
+}
+
+fn check_triggers(x: &Expectation, triggers: &[TriggerLog], until: Millis) -> Check {
+    let desc = describe(x);
+    let (target, want) = match &x.what {
+        Expect::Triggered { target, count } => (target, count.map(Some).unwrap_or(None)),
+        Expect::NotTriggered(target) => (target, Some(0)),
+        Expect::State { .. } => return fail(x, desc, "internal: state checked late".into()),
+    };
+    let hits: Vec<&TriggerLog> = triggers
+        .iter()
+        .filter(|t| target.matches(&t.account, &t.region, &t.pipeline))
+        .filter(|t| x.at.is_none_or(|at| t.at_ms == at))
+        .collect();
+    let n = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+    let times: Vec<&str> = hits.iter().map(|t| t.at.as_str()).collect();
+    let detail = match times.is_empty() {
+        true => format!("never triggered until {}", format_time(until)),
+        false => format!("triggered {n} time(s): {}", times.join(", ")),
+    };
+    let ok = match want {
+        Some(c) => n == c,
+        None => n >= 1,
+    };
+    if ok {
+        pass(x, desc, detail)
+    } else {
+        fail(x, desc, detail)
+    }
+}
+
+/// A §6.1 status event of `id`'s execution `exec`; the event id is the fact itself, so a
+/// repeated delivery is a duplicate.
+fn status_event(
+    id: &PipelineId,
+    exec: &str,
+    status: &str,
+    started: Millis,
+    stopped: Option<Millis>,
+    input: &str,
+    redrive: u32,
+) -> StatusChangeEvent {
+    let arn = execution_arn(id, exec);
+    Envelope {
+        id: Some(format!("{arn}/{status}/{redrive}")),
+        source: "aws.states".into(),
+        detail_type: "Step Functions Execution Status Change".into(),
+        account: id.account.clone(),
+        region: id.region.clone(),
+        time: Some(format_time(stopped.unwrap_or(started))),
+        resources: vec![arn.clone()],
+        detail: ExecutionStatusChange {
+            execution_arn: arn,
+            state_machine_arn: state_machine_arn(id),
+            name: Some(exec.to_string()),
+            status: status.to_string(),
+            start_date: Some(started),
+            stop_date: stopped,
+            input: Some(input.to_string()),
+            redrive_count: (redrive > 0).then_some(redrive),
+        },
+    }
+}
