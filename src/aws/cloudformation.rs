@@ -312,9 +312,8 @@ impl Deployer<'_> {
                 let status = e.resource_status().map(|s| s.as_str()).unwrap_or_default();
                 let reason = e.resource_status_reason().unwrap_or_default();
                 let id = e.logical_resource_id().unwrap_or_default();
-                self.progress.line(
-                    format!("{stack}: {id} {status} {reason}").trim_end(),
-                );
+                self.progress
+                    .line(format!("{stack}: {id} {status} {reason}").trim_end());
                 if status.ends_with("_FAILED") && !reason.is_empty() {
                     failures.push(format!("{id}: {reason}"));
                 }
