@@ -14,6 +14,9 @@ use super::describe;
 use crate::deploy::changes::{self, Change};
 use crate::deploy::plan::{self, Action};
 
+/// How long an executed change set may take to start changing the stack.
+const EXECUTION_START_LIMIT: Duration = Duration::from_secs(60);
+
 /// What to deploy.
 #[derive(Debug, Clone)]
 pub struct StackRequest {
@@ -267,20 +270,26 @@ impl Deployer<'_> {
         let answer = self
             .progress
             .confirm(&format!("deploy these changes to {stack}?"));
-        match answer {
-            Ok(true) => Ok(true),
-            Ok(false) | Err(_) => {
-                let _ = self
-                    .cfn
-                    .delete_change_set()
-                    .stack_name(stack)
-                    .change_set_name(change_set)
-                    .send()
-                    .await;
-                answer
-                    .map(|_| false)
-                    .map_err(|why| format!("{stack}: {why}"))
-            }
+        if answer != Ok(true) {
+            self.discard(stack, change_set).await;
+        }
+        answer.map_err(|why| format!("{stack}: {why}"))
+    }
+
+    /// Deletes an unexecuted change set, and the empty stack a CREATE change set leaves in
+    /// REVIEW_IN_PROGRESS, so a deploy that was not confirmed leaves nothing behind.
+    async fn discard(&self, stack: &str, change_set: &str) {
+        let _ = self
+            .cfn
+            .delete_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await;
+        if let Ok(Some(status)) = self.status(stack).await
+            && status == "REVIEW_IN_PROGRESS"
+        {
+            let _ = self.cfn.delete_stack().stack_name(stack).send().await;
         }
     }
 
@@ -290,6 +299,7 @@ impl Deployer<'_> {
         stack: &str,
         since: aws_sdk_cloudformation::primitives::DateTime,
     ) -> Result<Outcome, String> {
+        let started = Instant::now();
         let mut seen = HashSet::new();
         let mut failures = Vec::new();
         let mut delay = Duration::from_millis(200);
@@ -322,6 +332,11 @@ impl Deployer<'_> {
                 .status(stack)
                 .await?
                 .unwrap_or_else(|| "DELETE_COMPLETE".into());
+            if status == "REVIEW_IN_PROGRESS" && started.elapsed() > EXECUTION_START_LIMIT {
+                return Err(format!(
+                    "{stack}: the change set was executed but the stack never left REVIEW_IN_PROGRESS"
+                ));
+            }
             if !status.ends_with("_IN_PROGRESS") {
                 return Ok(self.settled(stack, status, failures).await);
             }

@@ -1,0 +1,82 @@
+//! A moto server (PyPI `moto[server]`, installed by `.ci/run`) on 127.0.0.1 with a free port,
+//! started for one test and stopped by its own PID when dropped. No hand-written SDK stubs.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+    /// Keeps the SDK and dpc away from the developer's own AWS config.
+    pub home: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("moto_server could not be started ({e}): install it with `pip install 'moto[server]'` (.ci/run does)"));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            home: tempfile::tempdir().expect("home"),
+        }
+    }
+
+    /// The environment a dpc process or SDK client needs to talk to this server only.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "eu-west-1".into()),
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("HOME", self.home.path().display().to_string()),
+        ]
+    }
+
+    /// A dpc command wired to this server.
+    pub fn dpc(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dpc"));
+        c.args(args)
+            .envs(self.env())
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
