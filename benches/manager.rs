@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dpc::events::{Envelope, ExecutionStatusChange, StatusChangeEvent};
+use dpc::events::StatusChangeEvent;
 use dpc::manager::Manager;
 use dpc::manager::registry::{self, PipelineId, Registration};
-use dpc::manager::runlog::{execution_arn, format_time, state_machine_arn};
+use dpc::manager::runlog::StatusFact;
 use dpc::manager::sqlite::SqliteStore;
 use dpc::manager::store::Millis;
 use dpc::source::SourceFile;
@@ -101,25 +101,17 @@ fn event(
     started: Millis,
     stopped: Option<Millis>,
 ) -> StatusChangeEvent {
-    Envelope {
-        id: Some(format!("{exec}/{status}")),
-        source: "aws.states".into(),
-        detail_type: "Step Functions Execution Status Change".into(),
-        account: id.account.clone(),
-        region: id.region.clone(),
-        time: Some(format_time(stopped.unwrap_or(started))),
-        resources: Vec::new(),
-        detail: ExecutionStatusChange {
-            execution_arn: execution_arn(id, exec),
-            state_machine_arn: state_machine_arn(id),
-            name: Some(exec.into()),
-            status: status.into(),
-            start_date: Some(started),
-            stop_date: stopped,
-            input: Some(r#"{"run":{"type":"SCHEDULED"}}"#.into()),
-            redrive_count: None,
-        },
+    let input = r#"{"run":{"type":"SCHEDULED"}}"#;
+    StatusFact {
+        pipeline: id,
+        execution: exec,
+        status,
+        started,
+        stopped,
+        input,
+        redrive: 0,
     }
+    .event()
 }
 
 fn events(regs: &[Registration]) -> Vec<(Millis, StatusChangeEvent)> {

@@ -218,6 +218,44 @@ pub fn execution_arn(id: &PipelineId, execution: &str) -> String {
     )
 }
 
+/// One execution's status change as AWS emits it (SPEC §6.1). The event id is the fact
+/// itself — (execution, status, redrive attempt) — so a repeated delivery is a duplicate.
+pub struct StatusFact<'a> {
+    pub pipeline: &'a PipelineId,
+    pub execution: &'a str,
+    pub status: &'a str,
+    pub started: Millis,
+    pub stopped: Option<Millis>,
+    /// The execution input (carries `run.type`).
+    pub input: &'a str,
+    pub redrive: u32,
+}
+
+impl StatusFact<'_> {
+    pub fn event(&self) -> crate::events::StatusChangeEvent {
+        let arn = execution_arn(self.pipeline, self.execution);
+        crate::events::Envelope {
+            id: Some(format!("{arn}/{}/{}", self.status, self.redrive)),
+            source: "aws.states".into(),
+            detail_type: "Step Functions Execution Status Change".into(),
+            account: self.pipeline.account.clone(),
+            region: self.pipeline.region.clone(),
+            time: Some(format_time(self.stopped.unwrap_or(self.started))),
+            resources: vec![arn.clone()],
+            detail: ExecutionStatusChange {
+                execution_arn: arn,
+                state_machine_arn: state_machine_arn(self.pipeline),
+                name: Some(self.execution.to_string()),
+                status: self.status.to_string(),
+                start_date: Some(self.started),
+                stop_date: self.stopped,
+                input: Some(self.input.to_string()),
+                redrive_count: (self.redrive > 0).then_some(self.redrive),
+            },
+        }
+    }
+}
+
 /// `run.type` and `run.triggerId` from the execution input; a start without them was by
 /// hand (the state machine itself labels such runs MANUAL).
 fn run_context(input: Option<&str>) -> (RunType, Option<String>) {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use super::memory::MemoryStore;
 use super::registry::{self, PipelineId, Registration};
-use super::runlog::{execution_arn, parse_time, state_machine_arn};
+use super::runlog::{StatusFact, parse_time};
 use super::sqlite::SqliteStore;
 use super::store::{Millis, Store};
 use super::*;
-use crate::events::{Envelope, ExecutionStatusChange};
+use crate::events::Envelope;
 use crate::source::SourceFile;
 use crate::validate::{self, Context};
 
@@ -49,25 +49,17 @@ pub(crate) fn status(
 ) -> StatusChangeEvent {
     let p = id(account, name);
     let running = st == "RUNNING";
-    Envelope {
-        id: Some(format!("{exec}/{st}")),
-        source: "aws.states".into(),
-        detail_type: "Step Functions Execution Status Change".into(),
-        account: account.into(),
-        region: p.region.clone(),
-        time: Some(format_time(at)),
-        resources: Vec::new(),
-        detail: ExecutionStatusChange {
-            execution_arn: execution_arn(&p, exec),
-            state_machine_arn: state_machine_arn(&p),
-            name: Some(exec.into()),
-            status: st.into(),
-            start_date: Some(if running { at } else { at - 60_000 }),
-            stop_date: (!running).then_some(at),
-            input: Some(format!(r#"{{"run":{{"type":"{kind}"}}}}"#)),
-            redrive_count: None,
-        },
+    let input = format!(r#"{{"run":{{"type":"{kind}"}}}}"#);
+    StatusFact {
+        pipeline: &p,
+        execution: exec,
+        status: st,
+        started: if running { at } else { at - 60_000 },
+        stopped: (!running).then_some(at),
+        input: &input,
+        redrive: 0,
     }
+    .event()
 }
 
 const X: &str = "name: x\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\ntrigger:\n  executions:\n    allOf:\n      - {name: a, account: \"111111111111\"}\n      - {name: b, account: \"222222222222\"}\n";

@@ -14,11 +14,9 @@ use serde::Serialize;
 
 use super::{ExecutionSpec, Expect, Expectation, ProductSpec, Scenario, Scripted, TargetSpec};
 use crate::diagnostic::Diagnostic;
-use crate::events::{
-    self, DataProductRefresh, Envelope, ExecutionStatusChange, RefreshEvent, StatusChangeEvent,
-};
+use crate::events::{self, DataProductRefresh, Envelope, RefreshEvent, StatusChangeEvent};
 use crate::manager::registry::{self, LOCAL_ACCOUNT, LOCAL_REGION, PipelineId, Registration};
-use crate::manager::runlog::{execution_arn, format_time, state_machine_arn};
+use crate::manager::runlog::{StatusFact, format_time};
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::store::Millis;
 use crate::manager::window::Period;
@@ -530,8 +528,7 @@ fn check_triggers(x: &Expectation, triggers: &[TriggerLog], until: Millis) -> Ch
     }
 }
 
-/// A §6.1 status event of `id`'s execution `exec`; the event id is the fact itself, so a
-/// repeated delivery is a duplicate.
+/// A §6.1 status event of `id`'s execution `exec`.
 fn status_event(
     id: &PipelineId,
     exec: &str,
@@ -541,24 +538,14 @@ fn status_event(
     input: &str,
     redrive: u32,
 ) -> StatusChangeEvent {
-    let arn = execution_arn(id, exec);
-    Envelope {
-        id: Some(format!("{arn}/{status}/{redrive}")),
-        source: "aws.states".into(),
-        detail_type: "Step Functions Execution Status Change".into(),
-        account: id.account.clone(),
-        region: id.region.clone(),
-        time: Some(format_time(stopped.unwrap_or(started))),
-        resources: vec![arn.clone()],
-        detail: ExecutionStatusChange {
-            execution_arn: arn,
-            state_machine_arn: state_machine_arn(id),
-            name: Some(exec.to_string()),
-            status: status.to_string(),
-            start_date: Some(started),
-            stop_date: stopped,
-            input: Some(input.to_string()),
-            redrive_count: (redrive > 0).then_some(redrive),
-        },
+    StatusFact {
+        pipeline: id,
+        execution: exec,
+        status,
+        started,
+        stopped,
+        input,
+        redrive,
     }
+    .event()
 }

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dpc::events::{Envelope, ExecutionStatusChange, StatusChangeEvent};
+use dpc::events::StatusChangeEvent;
 use dpc::manager::registry::{self, PipelineId, Registration};
-use dpc::manager::runlog::{execution_arn, format_time, state_machine_arn};
+use dpc::manager::runlog::StatusFact;
 use dpc::manager::store::Millis;
 use dpc::source::SourceFile;
 use dpc::validate::{self, Context};
@@ -42,25 +42,17 @@ pub fn status_event(
     stopped: Option<Millis>,
     run_type: &str,
 ) -> StatusChangeEvent {
-    Envelope {
-        id: Some(format!("{exec}/{status}")),
-        source: "aws.states".into(),
-        detail_type: "Step Functions Execution Status Change".into(),
-        account: id.account.clone(),
-        region: id.region.clone(),
-        time: Some(format_time(stopped.unwrap_or(started))),
-        resources: Vec::new(),
-        detail: ExecutionStatusChange {
-            execution_arn: execution_arn(id, exec),
-            state_machine_arn: state_machine_arn(id),
-            name: Some(exec.into()),
-            status: status.into(),
-            start_date: Some(started),
-            stop_date: stopped,
-            input: Some(format!(r#"{{"run":{{"type":"{run_type}"}}}}"#)),
-            redrive_count: None,
-        },
+    let input = format!(r#"{{"run":{{"type":"{run_type}"}}}}"#);
+    StatusFact {
+        pipeline: id,
+        execution: exec,
+        status,
+        started,
+        stopped,
+        input: &input,
+        redrive: 0,
     }
+    .event()
 }
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce from the printed seed.
