@@ -92,6 +92,49 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
     let reports: Value = serde_json::from_slice(&again.stdout).expect("json reports");
     assert_eq!(reports[0]["stack"], "dpc-account");
     assert_eq!(reports[0]["result"], "no-changes");
+
+    // Another central account changes the template: --no-execute shows the update only.
+    let preview = moto
+        .dpc(&[
+            "setup-user-account",
+            "--central-account",
+            "888888888888",
+            "--central-region",
+            "eu-west-1",
+            "--no-execute",
+            "--output",
+            "json",
+        ])
+        .output()
+        .expect("dpc runs");
+    assert_eq!(preview.status.code(), Some(0), "{}", text(&preview.stderr));
+    let reports: Value = serde_json::from_slice(&preview.stdout).expect("json reports");
+    assert_eq!(reports[0]["result"], "prepared");
+    let modified = reports[0]["changes"].as_array().expect("changes");
+    assert!(
+        modified
+            .iter()
+            .any(|c| c["logicalId"] == "CentralBusParameter" && c["action"] == "Modify"),
+        "{modified:?}"
+    );
+    runtime.block_on(async {
+        let ssm = aws_sdk_ssm::Client::new(&moto.sdk().await);
+        let bus = ssm
+            .get_parameter()
+            .name("/dpc/account/central-event-bus-arn")
+            .send()
+            .await
+            .expect("bus parameter");
+        let value = bus
+            .parameter()
+            .and_then(|p| p.value())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            value.contains(":999999999999:"),
+            "not executed, so unchanged: {value}"
+        );
+    });
 }
 
 #[test]

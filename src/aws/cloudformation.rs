@@ -17,6 +17,20 @@ use crate::deploy::plan::{self, Action};
 /// How long an executed change set may take to start changing the stack.
 const EXECUTION_START_LIMIT: Duration = Duration::from_secs(60);
 
+/// Polling delays: 200 ms, doubling up to 5 s (CloudFormation throttles tight loops).
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff(Duration::from_millis(200))
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// What to deploy.
 #[derive(Debug, Clone)]
 pub struct StackRequest {
@@ -193,13 +207,12 @@ impl Deployer<'_> {
     }
 
     async fn until(&self, stack: &str, done: impl Fn(Option<&str>) -> bool) -> Result<(), String> {
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
             if done(self.status(stack).await?.as_deref()) {
                 return Ok(());
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+            backoff.wait().await;
         }
     }
 
@@ -231,7 +244,7 @@ impl Deployer<'_> {
             call = call.tags(Tag::builder().key(key).value(value).build());
         }
         call.send().await.map_err(|e| describe(&e))?;
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
             let out = self
                 .cfn
@@ -261,8 +274,7 @@ impl Deployer<'_> {
                 }
                 _ => {}
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+            backoff.wait().await;
         }
     }
 
@@ -302,7 +314,7 @@ impl Deployer<'_> {
         let started = Instant::now();
         let mut seen = HashSet::new();
         let mut failures = Vec::new();
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
             let events = self
                 .cfn
@@ -340,8 +352,7 @@ impl Deployer<'_> {
             if !status.ends_with("_IN_PROGRESS") {
                 return Ok(self.settled(stack, status, failures).await);
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+            backoff.wait().await;
         }
     }
 

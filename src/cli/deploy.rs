@@ -159,7 +159,7 @@ pub fn print_reports(reports: &[Report], global: &GlobalArgs) -> u8 {
 }
 
 /// Deploys the `dpc-account` stack with the caller's credentials.
-pub fn deploy_account_stack(template: &Value, yes: bool, global: &GlobalArgs) -> u8 {
+pub fn deploy_account_stack(template: &Value, options: DeployOptions, global: &GlobalArgs) -> u8 {
     let runtime = match runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -186,13 +186,7 @@ pub fn deploy_account_stack(template: &Value, yes: bool, global: &GlobalArgs) ->
             cfn: &cfn,
             progress: &term,
         }
-        .deploy(
-            &request,
-            DeployOptions {
-                yes,
-                ..Default::default()
-            },
-        )
+        .deploy(&request, options)
         .await
     });
     term.finish();

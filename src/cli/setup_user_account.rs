@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{GlobalArgs, exit};
+use crate::aws::cloudformation::DeployOptions;
 use crate::compile::to_pretty;
 use crate::deploy::account;
 use crate::model::Central;
@@ -27,6 +28,12 @@ pub struct SetupUserAccountArgs {
     /// Deploy without asking.
     #[arg(long)]
     pub yes: bool,
+    /// Create the change set and show it, but do not execute it.
+    #[arg(long)]
+    pub no_execute: bool,
+    /// Wait for an operation already in progress on the stack instead of refusing.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// The central account from the flags, else from dpc.yaml; `None` leaves it a stack parameter.
@@ -65,5 +72,10 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> u8 {
         );
         return exit::ERROR;
     }
-    crate::cli::deploy::deploy_account_stack(&template, args.yes, global)
+    let options = DeployOptions {
+        yes: args.yes,
+        no_execute: args.no_execute,
+        wait: args.wait,
+    };
+    crate::cli::deploy::deploy_account_stack(&template, options, global)
 }

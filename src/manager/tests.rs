@@ -62,6 +62,18 @@ pub(crate) fn status(
     .event()
 }
 
+/// Delivers `(account, name, execution, status)` at its own time and expects no store error.
+fn deliver<S: Store>(
+    m: &mut Manager<S>,
+    run: (&str, &str, &str, &str),
+    at: Millis,
+    kind: &str,
+) -> Outcome {
+    let (account, name, exec, st) = run;
+    m.handle_status(&status(account, name, exec, st, at, kind), at)
+        .unwrap()
+}
+
 const X: &str = "name: x\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\ntrigger:\n  executions:\n    allOf:\n      - {name: a, account: \"111111111111\"}\n      - {name: b, account: \"222222222222\"}\n";
 const FALLBACK: &str = "name: fb\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\ntrigger:\n  executions:\n    anyOf:\n      - {name: a, account: \"111111111111\", status: [FAILED]}\n      - {name: b, account: \"222222222222\", status: [FAILED]}\n";
 
@@ -252,30 +264,18 @@ fn status_never_moves_backwards_and_reordered_running_is_stale() {
 #[test]
 fn late_event_for_a_fired_window_triggers_nothing() {
     let mut m = manager_with(MemoryStore::new(), &[X]);
-    m.handle_status(
-        &status(
-            "111111111111",
-            "a",
-            "a2",
-            "SUCCEEDED",
-            t("04:00"),
-            "SCHEDULED",
-        ),
+    deliver(
+        &mut m,
+        ("111111111111", "a", "a2", "SUCCEEDED"),
         t("04:00"),
-    )
-    .unwrap();
-    m.handle_status(
-        &status(
-            "222222222222",
-            "b",
-            "b1",
-            "SUCCEEDED",
-            t("05:00"),
-            "SCHEDULED",
-        ),
+        "SCHEDULED",
+    );
+    deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
         t("05:00"),
-    )
-    .unwrap();
+        "SCHEDULED",
+    );
     // An older run of a, delivered after the trigger.
     let late = m
         .handle_status(
@@ -315,11 +315,12 @@ fn manual_runs_count_only_under_propagate() {
         .replace("trigger:\n", "trigger:\n  propagate: [MANUAL]\n")
         .replace("name: x", "name: y");
     let mut m = manager_with(MemoryStore::new(), &[X, &with]);
-    m.handle_status(
-        &status("111111111111", "a", "a1", "SUCCEEDED", t("01:00"), "MANUAL"),
+    deliver(
+        &mut m,
+        ("111111111111", "a", "a1", "SUCCEEDED"),
         t("01:00"),
-    )
-    .unwrap();
+        "MANUAL",
+    );
     let out = m
         .handle_status(
             &status("222222222222", "b", "b1", "SUCCEEDED", t("02:00"), "RERUN"),
@@ -543,42 +544,24 @@ fn reset_at_discards_partial_progress() {
 fn lifecycle_follows_the_dependent_runs_and_publishes() {
     let publishing = format!("{X}publish:\n  dataProducts:\n    - {{domain: d, name: P}}\n");
     let mut m = manager_with(MemoryStore::new(), &[&publishing]);
-    m.handle_status(
-        &status(
-            "111111111111",
-            "a",
-            "a1",
-            "SUCCEEDED",
-            t("01:00"),
-            "SCHEDULED",
-        ),
+    deliver(
+        &mut m,
+        ("111111111111", "a", "a1", "SUCCEEDED"),
         t("01:00"),
-    )
-    .unwrap();
-    m.handle_status(
-        &status(
-            "222222222222",
-            "b",
-            "b1",
-            "SUCCEEDED",
-            t("02:00"),
-            "SCHEDULED",
-        ),
+        "SCHEDULED",
+    );
+    deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
         t("02:00"),
-    )
-    .unwrap();
-    m.handle_status(
-        &status(
-            "333333333333",
-            "x",
-            "x1",
-            "RUNNING",
-            t("02:01"),
-            "TRIGGERED",
-        ),
+        "SCHEDULED",
+    );
+    deliver(
+        &mut m,
+        ("333333333333", "x", "x1", "RUNNING"),
         t("02:01"),
-    )
-    .unwrap();
+        "TRIGGERED",
+    );
     let phase = |m: &mut Manager<MemoryStore>| m.status(t("03:00")).unwrap()[0].phase;
     assert_eq!(phase(&mut m), Phase::Running);
     let out = m
@@ -712,18 +695,12 @@ fn index_finds_dependents_and_deregister_removes_them() {
 fn trigger_ids_are_deterministic() {
     let run = |store: MemoryStore| {
         let mut m = manager_with(store, &[X]);
-        m.handle_status(
-            &status(
-                "111111111111",
-                "a",
-                "a1",
-                "SUCCEEDED",
-                t("01:00"),
-                "SCHEDULED",
-            ),
+        deliver(
+            &mut m,
+            ("111111111111", "a", "a1", "SUCCEEDED"),
             t("01:00"),
-        )
-        .unwrap();
+            "SCHEDULED",
+        );
         m.handle_status(
             &status(
                 "222222222222",

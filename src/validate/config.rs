@@ -42,13 +42,8 @@ pub fn config(file: &Arc<SourceFile>, ctx: &Context) -> Checked<model::Config> {
         diags,
     };
     let value = build(&mut c, raw, file);
-    let value = if c.has_errors() { None } else { value };
     let diagnostics = c.diags;
-    Checked {
-        value,
-        diagnostics,
-        document: Some(doc),
-    }
+    Checked::done(value, diagnostics, doc)
 }
 
 fn build(c: &mut Checker, raw: raw::Config, file: &Arc<SourceFile>) -> Option<model::Config> {

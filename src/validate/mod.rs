@@ -51,6 +51,16 @@ impl<T> Checked<T> {
             document: None,
         }
     }
+
+    /// The result of a parsed file: a model only when no diagnostic is an error.
+    fn done(value: Option<T>, diagnostics: Vec<Diagnostic>, document: Document) -> Self {
+        let value = value.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+        Self {
+            value,
+            diagnostics,
+            document: Some(document),
+        }
+    }
 }
 
 /// Collects diagnostics for one file, resolving JSON pointers to spans.
@@ -207,13 +217,8 @@ pub fn pipeline(file: &Arc<SourceFile>, dir: &Path, ctx: &Context) -> Checked<mo
         Some(obj) => build(&mut c, obj, file.path(), dir),
         None => None,
     };
-    let value = if c.has_errors() { None } else { value };
     let diagnostics = c.diags;
-    Checked {
-        value,
-        diagnostics,
-        document: Some(doc),
-    }
+    Checked::done(value, diagnostics, doc)
 }
 
 fn build(
