@@ -140,36 +140,49 @@ fn events(regs: &[Registration]) -> Vec<(Millis, StatusChangeEvent)> {
 fn main() {
     let regs = registrations();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut manager = Manager::new(SqliteStore::open(&dir.path().join("bench.db")).expect("store"));
-    let t = Instant::now();
-    for r in &regs {
-        manager.register(r, 0).expect("register");
-    }
     let leaves: usize = regs.iter().map(|r| r.leaves.len()).sum();
-    println!(
-        "registry: {} pipelines in {ACCOUNTS} accounts, {leaves} leaves, registered in {:.1} ms",
-        regs.len(),
-        t.elapsed().as_secs_f64() * 1e3
-    );
     let stream = events(&regs);
-    run(
-        &mut manager,
-        &stream,
-        "automatic checkpoints (SQLite default)",
-        None,
-    );
-    let mut manager =
-        Manager::new(SqliteStore::open(&dir.path().join("bench2.db")).expect("store"));
-    manager.store_mut().set_auto_checkpoint(0).expect("pragma");
-    for r in &regs {
-        manager.register(r, 0).expect("register");
+    // (label, WAL pages per automatic checkpoint — None keeps the store's default —,
+    // checkpoint between events every n events)
+    let modes: [(&str, Option<u32>, Option<usize>); 3] = [
+        (
+            "store default (checkpoint per 10,000 WAL pages)",
+            None,
+            None,
+        ),
+        (
+            "SQLite's own default (checkpoint per 1,000 WAL pages)",
+            Some(1000),
+            None,
+        ),
+        (
+            "checkpoint every 500 events, off the event path",
+            Some(0),
+            Some(500),
+        ),
+    ];
+    for (i, (label, pages, every)) in modes.into_iter().enumerate() {
+        let path = dir.path().join(format!("bench{i}.db"));
+        let mut manager = Manager::new(SqliteStore::open(&path).expect("store"));
+        if let Some(pages) = pages {
+            manager
+                .store_mut()
+                .set_auto_checkpoint(pages)
+                .expect("pragma");
+        }
+        let t = Instant::now();
+        for r in &regs {
+            manager.register(r, 0).expect("register");
+        }
+        if i == 0 {
+            println!(
+                "registry: {} pipelines in {ACCOUNTS} accounts, {leaves} leaves, registered in {:.1} ms",
+                regs.len(),
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        run(&mut manager, &stream, label, every);
     }
-    run(
-        &mut manager,
-        &stream,
-        "checkpoint every 500 events, off the event path",
-        Some(500),
-    );
 }
 
 /// Handles `stream`; with `checkpoint_every`, checkpoints between events (timed separately).
