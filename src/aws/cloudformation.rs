@@ -1,7 +1,7 @@
 //! Deploys one stack the way the best deploy tools do: pre-check the stack's status (the pure
 //! `deploy::plan`), create a change set, show its `+ / ~ / -` summary, confirm, execute, follow
 //! the stack's events, then report outputs or the failing resources' reasons. "No changes" is
-//! a success.
+//! a success. Also previews (`diff`: a change set shown, then deleted) and deletes stacks.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ impl Backoff {
 pub struct StackRequest {
     pub name: String,
     pub template_body: String,
+    /// Where the template was uploaded when it is too large to send (used instead of the body).
+    pub template_url: Option<String>,
     pub parameters: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
 }
@@ -62,6 +64,9 @@ pub trait Progress: Sync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
 pub enum Outcome {
+    /// The stack already carries this deployment's hash: no change set was made.
+    Unchanged,
+    /// The change set was empty.
     NoChanges,
     Deployed {
         outputs: Vec<(String, String)>,
@@ -70,6 +75,15 @@ pub enum Outcome {
         change_set: String,
     },
     NotConfirmed,
+    /// Previewed only (`dpc diff`).
+    Previewed,
+    Deleted,
+    /// Nothing to delete.
+    NotDeployed,
+    /// Not attempted: the account could not be prepared, or the run was interrupted.
+    Skipped {
+        reason: String,
+    },
     Refused {
         status: String,
         help: String,
@@ -84,7 +98,13 @@ impl Outcome {
     pub fn is_success(&self) -> bool {
         matches!(
             self,
-            Outcome::NoChanges | Outcome::Deployed { .. } | Outcome::Prepared { .. }
+            Outcome::Unchanged
+                | Outcome::NoChanges
+                | Outcome::Deployed { .. }
+                | Outcome::Prepared { .. }
+                | Outcome::Previewed
+                | Outcome::Deleted
+                | Outcome::NotDeployed
         )
     }
 }
@@ -94,6 +114,10 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub stack: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
     pub changes: Vec<Change>,
@@ -109,12 +133,70 @@ impl Deployer<'_> {
     pub async fn deploy(&self, req: &StackRequest, opts: DeployOptions) -> Result<Report, String> {
         let started = Instant::now();
         let (outcome, changes) = self.run(req, opts).await?;
-        Ok(Report {
-            stack: req.name.clone(),
-            outcome,
-            changes,
-            seconds: started.elapsed().as_secs_f64(),
-        })
+        Ok(Report::new(&req.name, outcome, changes, started))
+    }
+
+    /// Shows what deploying would change: a change set, summarised, then deleted (with the
+    /// empty stack a CREATE change set leaves).
+    pub async fn diff(&self, req: &StackRequest) -> Result<Report, String> {
+        let started = Instant::now();
+        let kind = match self.prepare(&req.name, false).await? {
+            Ok(kind) => kind,
+            Err(refused) => return Ok(Report::new(&req.name, refused, Vec::new(), started)),
+        };
+        let change_set = change_set_name();
+        let changes = self.create_change_set(req, &change_set, kind).await?;
+        let Some(changes) = changes else {
+            self.progress.line(&format!("{}: no changes", req.name));
+            return Ok(Report::new(
+                &req.name,
+                Outcome::NoChanges,
+                Vec::new(),
+                started,
+            ));
+        };
+        self.discard(&req.name, &change_set).await;
+        self.progress.line(&format!(
+            "{}:\n{}",
+            req.name,
+            changes::summary(&changes).trim_end()
+        ));
+        Ok(Report::new(&req.name, Outcome::Previewed, changes, started))
+    }
+
+    /// Deletes a stack and follows it until it is gone; a missing stack is not an error.
+    pub async fn destroy(&self, stack: &str, wait: bool) -> Result<Report, String> {
+        let started = Instant::now();
+        let status = self.status(stack).await?;
+        let outcome = match status.as_deref() {
+            None | Some("DELETE_COMPLETE") => Outcome::NotDeployed,
+            Some(s) if s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS" && !wait => {
+                Outcome::Refused {
+                    status: s.to_string(),
+                    help: format!(
+                        "another operation on {stack} is running; run again when it ends, or pass --wait"
+                    ),
+                }
+            }
+            Some(_) => {
+                self.until(stack, |s| {
+                    s.is_none_or(|s| !s.ends_with("_IN_PROGRESS") || s == "REVIEW_IN_PROGRESS")
+                })
+                .await?;
+                let since = aws_sdk_cloudformation::primitives::DateTime::from(
+                    std::time::SystemTime::now(),
+                );
+                self.cfn
+                    .delete_stack()
+                    .stack_name(stack)
+                    .send()
+                    .await
+                    .map_err(|e| describe(&e))?;
+                self.progress.line(&format!("{stack}: deleting"));
+                self.follow(stack, since).await?
+            }
+        };
+        Ok(Report::new(stack, outcome, Vec::new(), started))
     }
 
     async fn run(
@@ -126,7 +208,7 @@ impl Deployer<'_> {
             Ok(kind) => kind,
             Err(refused) => return Ok((refused, Vec::new())),
         };
-        let change_set = format!("dpc-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+        let change_set = change_set_name();
         let Some(changes) = self
             .create_change_set(req, &change_set, kind.clone())
             .await?
@@ -229,9 +311,12 @@ impl Deployer<'_> {
             .stack_name(&req.name)
             .change_set_name(name)
             .change_set_type(kind)
-            .template_body(&req.template_body)
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam);
+        call = match &req.template_url {
+            Some(url) => call.template_url(url),
+            None => call.template_body(&req.template_body),
+        };
         for (key, value) in &req.parameters {
             call = call.parameters(
                 Parameter::builder()
@@ -357,6 +442,9 @@ impl Deployer<'_> {
     }
 
     async fn settled(&self, stack: &str, status: String, reasons: Vec<String>) -> Outcome {
+        if status == "DELETE_COMPLETE" {
+            return Outcome::Deleted;
+        }
         if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
             return Outcome::Failed { status, reasons };
         }
@@ -380,6 +468,24 @@ impl Deployer<'_> {
         };
         Outcome::Deployed { outputs }
     }
+}
+
+impl Report {
+    pub fn new(stack: &str, outcome: Outcome, changes: Vec<Change>, started: Instant) -> Report {
+        Report {
+            stack: stack.to_string(),
+            account: None,
+            region: None,
+            outcome,
+            changes,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Change set names must start with a letter; the time makes them unique and readable.
+fn change_set_name() -> String {
+    format!("dpc-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"))
 }
 
 fn resource_changes(

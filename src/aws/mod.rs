@@ -1,8 +1,16 @@
 //! The AWS edge: SDK configuration from the standard credential chain plus `--profile`,
-//! `--region` and `--endpoint-url` (also `AWS_ENDPOINT_URL`), and the CloudFormation deployer.
+//! `--region` and `--endpoint-url` (also `AWS_ENDPOINT_URL`), per-account credentials (a role
+//! to assume or a profile, from dpc.yaml), the CloudFormation deployer and the account's
+//! dpc resources (SSM parameters, artifacts bucket).
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::deploy::target::Access;
+
+pub mod account;
 pub mod cloudformation;
 
 /// Where and as whom to call AWS.
@@ -25,7 +33,47 @@ pub async fn config(options: &Options) -> SdkConfig {
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    loader.load().await
+    // Many stacks deploy at once: ride out CloudFormation's throttling with backoff.
+    let retry = RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_max_backoff(Duration::from_secs(20));
+    loader.retry_config(retry).load().await
+}
+
+/// The configuration for one account and region, reached as `access` says.
+pub async fn config_for(options: &Options, access: &Access, region: Option<&str>) -> SdkConfig {
+    let mut options = options.clone();
+    if let Some(region) = region {
+        options.region = Some(region.to_string());
+    }
+    match access {
+        Access::Caller => config(&options).await,
+        Access::Profile(profile) => {
+            options.profile = Some(profile.clone());
+            config(&options).await
+        }
+        Access::AssumeRole(arn) => {
+            let base = config(&options).await;
+            let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name("dpc-deploy")
+                .configure(&base)
+                .build()
+                .await;
+            base.into_builder()
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build()
+        }
+    }
+}
+
+/// An S3 client; path-style addressing when an endpoint is given (emulators have no
+/// per-bucket host names).
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let builder =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 /// The account of the credentials in `config`.

@@ -1,200 +1,53 @@
-//! The deploy commands' shared edge: terminal progress (an indicatif spinner on a TTY, plain
-//! append-only lines in CI, always on stderr), confirmation prompts, the tokio runtime, and
-//! reports on stdout (human or `--output json`).
+//! `dpc deploy`: compiles the pipelines and deploys each one's stack to its own account
+//! through change sets (see `fleet` for the run over many stacks).
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use clap::Args;
 
-use super::{GlobalArgs, OutputFormat, exit};
-use crate::aws::{
-    self,
-    cloudformation::{DeployOptions, Deployer, Outcome, Progress, Report, StackRequest},
-};
-use crate::compile::to_pretty;
-use crate::deploy::account;
-use crate::model::Config;
-use crate::source::SourceFile;
-use crate::validate::{self, Context};
+use super::fleet::{self, Op};
+use super::{GlobalArgs, exit};
+use crate::aws::cloudformation::DeployOptions;
 
-/// Reads and validates a `dpc.yaml`.
-pub fn load_config(path: &Path) -> Result<Config, String> {
-    let file = crate::project::read_source(path).map_err(|d| d.message)?;
-    let ctx = Context {
-        today: chrono::Utc::now().date_naive(),
-        file_exists: &|p| p.is_file(),
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Project folders, pipeline.yaml files, or trees of projects (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Execute change sets without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Create and show the change sets, but do not execute them.
+    #[arg(long)]
+    pub no_execute: bool,
+    /// Stacks deployed at once (prompts, without --yes, go one stack at a time).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Wait for operations already in progress on a stack instead of refusing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Make a change set even for stacks already deployed with this exact content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &DeployArgs, global: &GlobalArgs) -> u8 {
+    if !args.yes && !args.no_execute && !fleet::interactive() {
+        eprintln!("error: {}", fleet::NO_TERMINAL);
+        return exit::ERROR;
+    }
+    let options = DeployOptions {
+        yes: args.yes,
+        no_execute: args.no_execute,
+        wait: args.wait,
     };
-    let checked = validate::config(
-        &Arc::new(SourceFile::new(file.path.clone(), file.text.to_string())),
-        &ctx,
-    );
-    checked.value.ok_or_else(|| {
-        format!(
-            "{} is invalid; run `dpc validate` for details",
-            path.display()
-        )
-    })
-}
-
-/// Progress on stderr: a spinner with the latest line on a terminal, plain lines otherwise.
-pub struct Term {
-    bar: Option<ProgressBar>,
-    quiet: bool,
-}
-
-impl Term {
-    pub fn new(quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Self { bar, quiet }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Progress for Term {
-    fn line(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => {
-                bar.println(text);
-                bar.set_message(text.lines().next().unwrap_or_default().to_string());
-            }
-            None if !self.quiet => eprintln!("{text}"),
-            None => {}
-        }
-    }
-
-    fn confirm(&self, question: &str) -> Result<bool, String> {
-        if !std::io::stdin().is_terminal() {
-            return Err("no terminal to confirm on: pass --yes to deploy without asking (the change set was deleted)".into());
-        }
-        let ask = || {
-            eprint!("{question} [y/N] ");
-            let _ = std::io::stderr().flush();
-            let mut answer = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut answer)
-                .map(|_| answer)
-        };
-        let answer = match &self.bar {
-            Some(bar) => bar.suspend(ask),
-            None => ask(),
-        };
-        answer
-            .map(|a| matches!(a.trim(), "y" | "Y" | "yes"))
-            .map_err(|e| e.to_string())
-    }
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-pub fn aws_options(global: &GlobalArgs) -> aws::Options {
-    aws::Options {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        endpoint_url: global.endpoint_url.clone(),
-    }
-}
-
-/// Prints the reports: JSON documents on stdout, or a result line per stack on stderr with
-/// outputs on stdout. Returns the exit code.
-pub fn print_reports(reports: &[Report], global: &GlobalArgs) -> u8 {
-    if global.output == OutputFormat::Json {
-        let docs: Vec<Value> = reports
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect();
-        print!("{}", to_pretty(&Value::Array(docs)));
+    let concurrency = if args.yes || args.no_execute {
+        usize::from(args.concurrency)
     } else {
-        for r in reports {
-            let text = match &r.outcome {
-                Outcome::NoChanges => "no changes".to_string(),
-                Outcome::Deployed { .. } => "deployed".to_string(),
-                Outcome::Prepared { change_set } => {
-                    format!("change set {change_set} created, not executed (--no-execute)")
-                }
-                Outcome::NotConfirmed => "not deployed: not confirmed".to_string(),
-                Outcome::Refused { status, help } => {
-                    format!("refused: the stack is {status}; {help}")
-                }
-                Outcome::Failed { status, reasons } => {
-                    let list: Vec<String> = reasons.iter().map(|r| format!("\n    {r}")).collect();
-                    format!("FAILED ({status}){}", list.concat())
-                }
-            };
-            eprintln!("{}: {text} ({:.1} s)", r.stack, r.seconds);
-            if let Outcome::Deployed { outputs } = &r.outcome {
-                for (key, value) in outputs {
-                    println!("{}.{key} = {value}", r.stack);
-                }
-            }
-        }
-    }
-    if reports.iter().all(|r| r.outcome.is_success()) {
-        exit::SUCCESS
-    } else {
-        exit::FAILURE
-    }
-}
-
-/// Deploys the `dpc-account` stack with the caller's credentials.
-pub fn deploy_account_stack(template: &Value, options: DeployOptions, global: &GlobalArgs) -> u8 {
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        1
     };
-    let term = Term::new(global.quiet);
-    let result = runtime.block_on(async {
-        let config = aws::config(&aws_options(global)).await;
-        let account = aws::caller_account(&config).await?;
-        term.line(&format!(
-            "account {account}, region {}",
-            config.region().map(|r| r.as_ref()).unwrap_or("(none)")
-        ));
-        let cfn = aws_sdk_cloudformation::Client::new(&config);
-        let request = StackRequest {
-            name: account::STACK_NAME.into(),
-            template_body: to_pretty(template),
-            parameters: Vec::new(),
-            tags: vec![("dpc:version".into(), env!("CARGO_PKG_VERSION").into())],
-        };
-        Deployer {
-            cfn: &cfn,
-            progress: &term,
-        }
-        .deploy(&request, options)
-        .await
-    });
-    term.finish();
-    match result {
-        Ok(report) => print_reports(&[report], global),
-        Err(message) => {
-            eprintln!("error: {message}");
-            exit::FAILURE
-        }
-    }
+    let op = Op::Deploy {
+        options,
+        force: args.force,
+    };
+    fleet::run(&args.paths, op, concurrency, global)
 }

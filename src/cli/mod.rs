@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod create_project;
 pub mod deploy;
+pub mod destroy;
+pub mod diff;
+pub mod edge;
 pub mod explain;
+pub mod fleet;
 pub mod schema;
 pub mod setup_user_account;
 pub mod status;
@@ -110,6 +114,12 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Deploy (or print) the per-account `dpc-account` stack.
     SetupUserAccount(setup_user_account::SetupUserAccountArgs),
+    /// Deploy pipelines' stacks to their accounts through CloudFormation change sets.
+    Deploy(deploy::DeployArgs),
+    /// Show what `dpc deploy` would change (a change set, deleted again).
+    Diff(diff::DiffArgs),
+    /// Delete pipelines' stacks and wait until they are gone.
+    Destroy(destroy::DestroyArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -135,6 +145,9 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(&args, &cli.global),
         Command::Test(args) => test::run(&args, &cli.global),
         Command::Status(args) => status::run(&args, &cli.global),
+        Command::Deploy(args) => deploy::run(&args, &cli.global),
+        Command::Diff(args) => diff::run(&args, &cli.global),
+        Command::Destroy(args) => destroy::run(&args, &cli.global),
     };
     ExitCode::from(code)
 }

@@ -1,15 +1,21 @@
 //! `dpc setup-user-account`: deploys (or prints) the versioned `dpc-account` stack of SPEC §5.2
-//! in the credentials' account and region.
+//! in the credentials' account, or in each `--account` reached as dpc.yaml says.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
+use serde_json::Value;
 
+use super::edge::{Term, aws_options, print_reports, runtime};
 use super::{GlobalArgs, exit};
-use crate::aws::cloudformation::DeployOptions;
-use crate::compile::to_pretty;
-use crate::deploy::account;
-use crate::model::Central;
+use crate::aws::{
+    self,
+    cloudformation::{DeployOptions, Deployer, Progress, Report, StackRequest},
+};
+use crate::compile::{template::NO_REGISTRATION, to_pretty};
+use crate::deploy::{account, target};
+use crate::model::{AccountAccess, Central, Config};
 
 #[derive(Debug, Args)]
 pub struct SetupUserAccountArgs {
@@ -25,6 +31,14 @@ pub struct SetupUserAccountArgs {
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
+    /// Set up this account, reached through dpc.yaml's `accounts` (repeatable; default: the
+    /// credentials' account).
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// There is no central registration service yet (or an emulator cannot run one):
+    /// pipeline stacks of this account skip their registration custom resource.
+    #[arg(long)]
+    pub no_registration: bool,
     /// Deploy without asking.
     #[arg(long)]
     pub yes: bool,
@@ -36,26 +50,34 @@ pub struct SetupUserAccountArgs {
     pub wait: bool,
 }
 
+fn config(args: &SetupUserAccountArgs) -> Result<Option<Config>, String> {
+    crate::project::find_config(&args.config_dir)
+        .map(|path| super::edge::load_config(&path))
+        .transpose()
+}
+
 /// The central account from the flags, else from dpc.yaml; `None` leaves it a stack parameter.
-pub fn central(args: &SetupUserAccountArgs) -> Result<Option<Central>, String> {
-    let from_config = crate::project::find_config(&args.config_dir)
-        .map(|path| crate::cli::deploy::load_config(&path))
-        .transpose()?
-        .and_then(|c| c.central);
-    match (&args.central_account, &args.central_region, from_config) {
-        (Some(account), Some(region), _) => Ok(Some(Central {
+fn central(
+    args: &SetupUserAccountArgs,
+    config: Option<&Config>,
+) -> Result<Option<Central>, String> {
+    match (&args.central_account, &args.central_region) {
+        (Some(account), Some(region)) => Ok(Some(Central {
             account: account.clone(),
             region: region.clone(),
             bus: "dpc-central".into(),
         })),
-        (None, None, config) => Ok(config),
+        (None, None) => Ok(config.and_then(|c| c.central.clone())),
         _ => Err("give both --central-account and --central-region, or neither".into()),
     }
 }
 
 pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> u8 {
-    let central = match central(args) {
-        Ok(c) => c,
+    let (config, central) = match config(args).and_then(|c| {
+        let central = central(args, c.as_ref())?;
+        Ok((c, central))
+    }) {
+        Ok(found) => found,
         Err(message) => {
             eprintln!("error: {message}");
             return exit::ERROR;
@@ -72,10 +94,105 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> u8 {
         );
         return exit::ERROR;
     }
+    if !args.yes && !args.no_execute && !super::fleet::interactive() {
+        eprintln!("error: {}", super::fleet::NO_TERMINAL);
+        return exit::ERROR;
+    }
+    let parameters = if args.no_registration {
+        vec![(
+            "RegistrationServiceToken".to_string(),
+            NO_REGISTRATION.to_string(),
+        )]
+    } else {
+        Vec::new()
+    };
     let options = DeployOptions {
         yes: args.yes,
         no_execute: args.no_execute,
         wait: args.wait,
     };
-    crate::cli::deploy::deploy_account_stack(&template, options, global)
+    let config = config.unwrap_or_default();
+    let region = global.region.clone().or(config.region.clone());
+    let targets = Targets {
+        accounts: &args.accounts,
+        access: &config.accounts,
+        region: region.as_deref(),
+    };
+    deploy(&template, parameters, &targets, options, global)
+}
+
+/// Where the stack goes: each of `accounts` (the caller's when empty), reached through `access`.
+struct Targets<'a> {
+    accounts: &'a [String],
+    access: &'a BTreeMap<String, AccountAccess>,
+    region: Option<&'a str>,
+}
+
+/// Deploys the `dpc-account` stack to each target account.
+fn deploy(
+    template: &Value,
+    parameters: Vec<(String, String)>,
+    targets: &Targets,
+    options: DeployOptions,
+    global: &GlobalArgs,
+) -> u8 {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    let term = Term::new(global.quiet);
+    let request = StackRequest {
+        name: account::STACK_NAME.into(),
+        template_body: to_pretty(template),
+        template_url: None,
+        parameters,
+        tags: vec![("dpc:version".into(), env!("CARGO_PKG_VERSION").into())],
+    };
+    let result = runtime.block_on(async {
+        let aws_options = aws_options(global);
+        let base = aws::config(&aws_options).await;
+        let caller = aws::caller_account(&base).await?;
+        let ids = if targets.accounts.is_empty() {
+            vec![caller.clone()]
+        } else {
+            targets.accounts.to_vec()
+        };
+        let mut reports: Vec<Report> = Vec::new();
+        for id in ids {
+            let access = target::access(&id, &caller, targets.access)?;
+            let config = aws::config_for(&aws_options, &access, targets.region).await;
+            if access != target::Access::Caller && aws::caller_account(&config).await? != id {
+                return Err(format!(
+                    "the credentials dpc.yaml gives for {id} are for another account"
+                ));
+            }
+            let region = config.region().map(|r| r.to_string());
+            term.line(&format!(
+                "account {id}, region {}",
+                region.as_deref().unwrap_or("(none)")
+            ));
+            let cfn = aws_sdk_cloudformation::Client::new(&config);
+            let mut report = Deployer {
+                cfn: &cfn,
+                progress: &term,
+            }
+            .deploy(&request, options)
+            .await?;
+            report.account = Some(id);
+            report.region = region;
+            reports.push(report);
+        }
+        Ok::<_, String>(reports)
+    });
+    term.finish();
+    match result {
+        Ok(reports) => print_reports(&reports, global),
+        Err(message) => {
+            eprintln!("error: {message}");
+            exit::FAILURE
+        }
+    }
 }

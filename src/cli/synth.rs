@@ -95,7 +95,7 @@ pub fn run(args: &SynthArgs, global: &GlobalArgs) -> u8 {
     exit::SUCCESS
 }
 
-type Files = Vec<(&'static str, String)>;
+pub type Files = Vec<(&'static str, String)>;
 
 /// Compiles and renders every pipeline, on every core (order is kept).
 fn compile_all(envs: &[Env]) -> Result<Vec<(String, Files)>, String> {
@@ -125,7 +125,8 @@ fn compile_all(envs: &[Env]) -> Result<Vec<(String, Files)>, String> {
     })
 }
 
-fn render(env: &Env, compiled: &Compiled) -> Files {
+/// The artifact files of one compiled pipeline, with its local scripts hashed into the manifest.
+pub fn render(env: &Env, compiled: &Compiled) -> Files {
     let dir = env.pipeline.dir.clone();
     compile::artifacts(env, compiled, &|path: &Path| {
         std::fs::read(dir.join(path))

@@ -87,6 +87,7 @@ pub fn build(
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": description(env),
         "Parameters": parameters(&resources),
+        "Conditions": {"Registers": {"Fn::Not": [{"Fn::Equals": [reference("RegistrationServiceToken"), NO_REGISTRATION]}]}},
         "Resources": resources,
         "Outputs": outputs(&resources),
     })
@@ -335,6 +336,10 @@ fn glue_jobs(env: &Env, out: &mut Map<String, Value>) {
     }
 }
 
+/// The registration service token of an account set up without a central registry
+/// (`dpc setup-user-account --no-registration`): its pipeline stacks skip registration.
+pub const NO_REGISTRATION: &str = "none";
+
 /// Registers the pipeline's dependencies with the central registry; deleting the stack
 /// deregisters it (SPEC §5.1).
 fn registration(
@@ -373,7 +378,7 @@ fn registration(
         properties["Window"] = json!(window_text(&t.window));
         properties["PropagateManual"] = json!(t.propagate_manual.to_string());
     }
-    json!({"Type": "Custom::DpcRegistration", "Properties": properties})
+    json!({"Type": "Custom::DpcRegistration", "Condition": "Registers", "Properties": properties})
 }
 
 /// The window as the registry reads it.

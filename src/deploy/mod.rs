@@ -5,3 +5,4 @@
 pub mod account;
 pub mod changes;
 pub mod plan;
+pub mod target;

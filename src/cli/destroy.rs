@@ -1,0 +1,36 @@
+//! `dpc destroy`: deletes the pipelines' stacks in their accounts and waits until they are
+//! gone. A stack that does not exist is not an error.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::fleet::{self, Op};
+use super::{GlobalArgs, exit};
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Project folders, pipeline.yaml files, or trees of projects (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Delete without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Stacks deleted at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Wait for operations already in progress on a stack instead of refusing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+pub fn run(args: &DestroyArgs, global: &GlobalArgs) -> u8 {
+    if !args.yes && !fleet::interactive() {
+        eprintln!("error: {}", fleet::NO_TERMINAL);
+        return exit::ERROR;
+    }
+    let op = Op::Destroy {
+        yes: args.yes,
+        wait: args.wait,
+    };
+    fleet::run(&args.paths, op, usize::from(args.concurrency), global)
+}

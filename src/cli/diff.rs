@@ -1,0 +1,40 @@
+//! `dpc diff`: what `dpc deploy` would change, per stack, as a `+ / ~ / -` summary of a change
+//! set that is deleted again. Stacks already deployed with this exact content are reported
+//! unchanged without a change set (unless `--force`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::fleet::{self, Op};
+use super::{GlobalArgs, exit};
+use crate::aws::cloudformation::Outcome;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Project folders, pipeline.yaml files, or trees of projects (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Exit 1 when any stack would change.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Stacks compared at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Make a change set even for stacks already deployed with this exact content.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &DiffArgs, global: &GlobalArgs) -> u8 {
+    let op = Op::Diff { force: args.force };
+    let (code, reports) =
+        fleet::run_collect(&args.paths, op, usize::from(args.concurrency), global);
+    let changed = reports
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Previewed));
+    if code == exit::SUCCESS && args.exit_code && changed {
+        exit::FAILURE
+    } else {
+        code
+    }
+}

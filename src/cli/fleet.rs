@@ -1,0 +1,579 @@
+//! One stack operation (deploy, diff, destroy) over every pipeline of a tree. Validates and
+//! compiles the pipelines, groups their stacks by account and region, reaches each account as
+//! dpc.yaml says (`deploy::target`), checks its `dpc-account` stack and reads its parameters,
+//! then runs the operation on up to `--concurrency` stacks at once. A stack failing does not
+//! stop the others; Ctrl-C stops starting new stacks and says how to resume.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::edge::{Term, aws_options, print_reports, runtime};
+use super::synth::{load_valid, render};
+use super::{GlobalArgs, exit};
+use crate::aws;
+use crate::aws::account::{self as remote, StackState};
+use crate::aws::cloudformation::{
+    DeployOptions, Deployer, Outcome, Progress, Report, StackRequest,
+};
+use crate::compile::{self, Env, names, template};
+use crate::deploy::target::{self, Access, HASH_TAG};
+use crate::model::AccountAccess;
+
+/// CloudFormation's limit for a template sent in the request; larger ones go through S3.
+const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
+/// What to do with each stack.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Deploy { options: DeployOptions, force: bool },
+    Diff { force: bool },
+    Destroy { yes: bool, wait: bool },
+}
+
+impl Op {
+    fn verb(self) -> &'static str {
+        match self {
+            Op::Deploy { .. } => "deploy",
+            Op::Diff { .. } => "diff",
+            Op::Destroy { .. } => "destroy",
+        }
+    }
+}
+
+/// One pipeline's stack, compiled and ready to go.
+#[derive(Debug, Clone)]
+struct Unit {
+    pipeline: String,
+    stack: String,
+    account: Option<String>,
+    region: Option<String>,
+    accounts: BTreeMap<String, AccountAccess>,
+    template: Value,
+    /// The manifest's hash of everything compiled (scripts included).
+    hash: String,
+    /// Local scripts: the file and its key in the artifacts bucket.
+    uploads: Vec<(PathBuf, String)>,
+}
+
+/// An account and region reached, with what deploy reads from it.
+struct Account {
+    id: String,
+    region: String,
+    config: SdkConfig,
+    parameters: BTreeMap<String, String>,
+    stacks: BTreeMap<String, StackState>,
+}
+
+/// Why a command that must ask refuses to start.
+pub const NO_TERMINAL: &str = "stdin is not a terminal, so nobody can confirm: pass --yes to go ahead without asking (or, for deploy, --no-execute to only create and show the change sets); nothing was changed";
+
+/// Runs `op` over the pipelines under `paths`; returns the exit code.
+pub fn run(paths: &[PathBuf], op: Op, concurrency: usize, global: &GlobalArgs) -> u8 {
+    run_collect(paths, op, concurrency, global).0
+}
+
+/// Runs `op` and returns the exit code with the per-stack reports.
+pub fn run_collect(
+    paths: &[PathBuf],
+    op: Op,
+    concurrency: usize,
+    global: &GlobalArgs,
+) -> (u8, Vec<Report>) {
+    let outcome = match load_valid(paths, global) {
+        Ok(o) => o,
+        Err(code) => return (code, Vec::new()),
+    };
+    let units = match units(&outcome) {
+        Ok(u) if u.is_empty() => {
+            eprintln!("error: no pipeline found");
+            return (exit::ERROR, Vec::new());
+        }
+        Ok(u) => u,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return (exit::FAILURE, Vec::new());
+        }
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return (exit::ERROR, Vec::new());
+        }
+    };
+    let term = Arc::new(Term::new(global.quiet));
+    let started = Instant::now();
+    let result = runtime.block_on(execute(units, op, concurrency.max(1), global, &term));
+    term.finish();
+    match result {
+        Ok(reports) => {
+            if !global.quiet {
+                eprintln!("{}", summary(op, &reports, started));
+            }
+            (print_reports(&reports, global), reports)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            (exit::FAILURE, Vec::new())
+        }
+    }
+}
+
+/// Compiles every valid pipeline into its stack.
+fn units(outcome: &super::validate::Outcome) -> Result<Vec<Unit>, String> {
+    let loaded = &outcome.loaded;
+    let mut out = Vec::new();
+    for u in &loaded.units {
+        let Some(pipeline) = u.checked.value.as_ref() else {
+            continue;
+        };
+        let config = loaded.config_of(u);
+        let env = Env::new(pipeline, config, env!("CARGO_PKG_VERSION"));
+        let compiled =
+            compile::compile(&env).map_err(|e| format!("{}: {e}", pipeline.file.display()))?;
+        let files = render(&env, &compiled);
+        let manifest: Value = files
+            .last()
+            .and_then(|(_, text)| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let text = |key: &str| manifest[key].as_str().unwrap_or_default().to_string();
+        out.push(Unit {
+            pipeline: env.name().to_string(),
+            stack: text("stack"),
+            account: env.account.map(str::to_string),
+            region: env.region.map(str::to_string),
+            accounts: config.map(|c| c.accounts.clone()).unwrap_or_default(),
+            template: compiled.template,
+            hash: text("hash"),
+            uploads: uploads(&env),
+        });
+    }
+    Ok(out)
+}
+
+fn uploads(env: &Env) -> Vec<(PathBuf, String)> {
+    template::uploads(env)
+        .into_iter()
+        .map(|(path, uri)| {
+            let key = uri
+                .trim_start_matches("s3://${ArtifactsBucket}/")
+                .to_string();
+            (env.pipeline.dir.join(path), key)
+        })
+        .collect()
+}
+
+async fn execute(
+    units: Vec<Unit>,
+    op: Op,
+    concurrency: usize,
+    global: &GlobalArgs,
+    term: &Arc<Term>,
+) -> Result<Vec<Report>, String> {
+    let options = aws_options(global);
+    let base = aws::config(&options).await;
+    let caller = aws::caller_account(&base).await?;
+    let default_region = base.region().map(|r| r.to_string());
+    let mut keys = Vec::with_capacity(units.len());
+    for u in &units {
+        let region = u
+            .region
+            .clone()
+            .or_else(|| default_region.clone())
+            .ok_or_else(|| {
+                format!(
+                    "{}: no region: set `region` in dpc.yaml or the pipeline, or pass --region",
+                    u.pipeline
+                )
+            })?;
+        keys.push((u.account.clone().unwrap_or_else(|| caller.clone()), region));
+    }
+    let accounts = reach_all(&units, &keys, &caller, &options, op, term).await;
+    if let Op::Destroy { yes: false, .. } = op
+        && !confirm_destroy(&units, &keys, &accounts, term.as_ref())?
+    {
+        return Err("nothing was deleted: not confirmed".into());
+    }
+    Ok(run_all(units, keys, accounts, op, concurrency, term).await)
+}
+
+type Reached = BTreeMap<(String, String), Result<Arc<Account>, String>>;
+
+/// Reaches every account and region once, in parallel.
+async fn reach_all(
+    units: &[Unit],
+    keys: &[(String, String)],
+    caller: &str,
+    options: &aws::Options,
+    op: Op,
+    term: &Arc<Term>,
+) -> Reached {
+    let mut first: BTreeMap<(String, String), &Unit> = BTreeMap::new();
+    for (key, unit) in keys.iter().zip(units) {
+        first.entry(key.clone()).or_insert(unit);
+    }
+    let mut set = JoinSet::new();
+    for ((account, region), unit) in first {
+        let access = target::access(&account, caller, &unit.accounts);
+        let options = options.clone();
+        let term = Arc::clone(term);
+        set.spawn(async move {
+            let key = (account.clone(), region.clone());
+            let reached = match access {
+                Ok(access) => reach(&account, &region, &access, &options, op, term.as_ref()).await,
+                Err(refusal) => Err(refusal),
+            };
+            (key, reached.map(Arc::new))
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((key, reached)) = joined {
+            out.insert(key, reached);
+        }
+    }
+    out
+}
+
+async fn reach(
+    account: &str,
+    region: &str,
+    access: &Access,
+    options: &aws::Options,
+    op: Op,
+    term: &Term,
+) -> Result<Account, String> {
+    let config = aws::config_for(options, access, Some(region)).await;
+    let via = match access {
+        Access::Caller => "the caller's credentials".to_string(),
+        Access::AssumeRole(arn) => format!("role {arn}"),
+        Access::Profile(p) => format!("profile {p}"),
+    };
+    if *access != Access::Caller {
+        let actual = aws::caller_account(&config)
+            .await
+            .map_err(|e| format!("account {account} via {via}: {e}"))?;
+        if actual != account {
+            return Err(format!(
+                "{via} gives credentials for account {actual}, not {account}: fix `accounts` in dpc.yaml"
+            ));
+        }
+    }
+    let parameters = match op {
+        Op::Destroy { .. } => BTreeMap::new(),
+        _ => {
+            let parameters = remote::parameters(&config).await?;
+            target::account_ready(
+                account,
+                region,
+                parameters.get("version").map(String::as_str),
+            )?;
+            parameters
+        }
+    };
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let stacks = remote::stacks(&cfn).await?;
+    term.line(&format!("account {account} {region}: via {via}"));
+    Ok(Account {
+        id: account.to_string(),
+        region: region.to_string(),
+        config,
+        parameters,
+        stacks,
+    })
+}
+
+/// Lists the stacks that exist and asks once (the caller made sure there is a terminal).
+fn confirm_destroy(
+    units: &[Unit],
+    keys: &[(String, String)],
+    accounts: &Reached,
+    term: &Term,
+) -> Result<bool, String> {
+    let existing: Vec<String> = units
+        .iter()
+        .zip(keys)
+        .filter_map(|(u, key)| {
+            let account = accounts.get(key)?.as_ref().ok()?;
+            account
+                .stacks
+                .contains_key(&u.stack)
+                .then(|| format!("  - {} ({} {})", u.stack, key.0, key.1))
+        })
+        .collect();
+    if existing.is_empty() {
+        return Ok(true);
+    }
+    term.line(&format!("stacks to delete:\n{}", existing.join("\n")));
+    term.confirm(&format!("delete these {} stack(s)?", existing.len()))
+}
+
+/// Runs the operation on every stack, `concurrency` at a time, until done or Ctrl-C.
+async fn run_all(
+    units: Vec<Unit>,
+    keys: Vec<(String, String)>,
+    accounts: Reached,
+    op: Op,
+    concurrency: usize,
+    term: &Arc<Term>,
+) -> Vec<Report> {
+    let semaphore = Arc::new(Semaphore::new(concurrency));
+    let in_flight = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut reports: Vec<Option<Report>> = vec![None; units.len()];
+    let mut set = JoinSet::new();
+    for (i, (unit, key)) in units.iter().cloned().zip(keys.iter().cloned()).enumerate() {
+        let account = match accounts.get(&key) {
+            Some(Ok(a)) => Arc::clone(a),
+            Some(Err(reason)) => {
+                reports[i] = Some(skipped(&unit, &key, reason.clone()));
+                continue;
+            }
+            None => {
+                reports[i] = Some(skipped(&unit, &key, "the account was not reached".into()));
+                continue;
+            }
+        };
+        let (semaphore, in_flight, term) = (semaphore.clone(), in_flight.clone(), term.clone());
+        set.spawn(async move {
+            let Ok(_permit) = semaphore.acquire_owned().await else {
+                return (i, skipped(&unit, &key, "cancelled".into()));
+            };
+            lock(&in_flight).insert(unit.stack.clone());
+            let report = one(&unit, &account, op, term.as_ref()).await;
+            lock(&in_flight).remove(&unit.stack);
+            (i, report)
+        });
+    }
+    let interrupted = tokio::select! {
+        () = drain(&mut set, &mut reports) => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if interrupted {
+        set.abort_all();
+        let running: Vec<String> = lock(&in_flight).iter().cloned().collect();
+        eprintln!("{}", interrupted_message(op, &running));
+    }
+    units
+        .iter()
+        .zip(keys)
+        .zip(reports)
+        .map(|((u, key), r)| r.unwrap_or_else(|| skipped(u, &key, "interrupted".into())))
+        .collect()
+}
+
+async fn drain(set: &mut JoinSet<(usize, Report)>, reports: &mut [Option<Report>]) {
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, report)) = joined {
+            reports[i] = Some(report);
+        }
+    }
+}
+
+fn lock(set: &Mutex<BTreeSet<String>>) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn interrupted_message(op: Op, running: &[String]) -> String {
+    let resume = format!("run `dpc {} --wait …` again to resume", op.verb());
+    if running.is_empty() {
+        return format!("interrupted: no stack operation was running; {resume}");
+    }
+    format!(
+        "interrupted: CloudFormation goes on with {} (it finishes or rolls back on its own; nothing is left half-applied); stacks not started were left as they were; {resume}",
+        running.join(", ")
+    )
+}
+
+fn skipped(unit: &Unit, key: &(String, String), reason: String) -> Report {
+    let mut report = Report::new(
+        &unit.stack,
+        Outcome::Skipped { reason },
+        Vec::new(),
+        Instant::now(),
+    );
+    report.account = Some(key.0.clone());
+    report.region = Some(key.1.clone());
+    report
+}
+
+/// One stack: the operation, with errors turned into a failed report.
+async fn one(unit: &Unit, account: &Account, op: Op, term: &Term) -> Report {
+    let started = Instant::now();
+    let mut report = match attempt(unit, account, op, term).await {
+        Ok(report) => report,
+        Err(message) => Report::new(
+            &unit.stack,
+            Outcome::Failed {
+                status: "ERROR".into(),
+                reasons: vec![message],
+            },
+            Vec::new(),
+            started,
+        ),
+    };
+    report.account = Some(account.id.clone());
+    report.region = Some(account.region.clone());
+    report
+}
+
+async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<Report, String> {
+    let started = Instant::now();
+    let cfn = aws_sdk_cloudformation::Client::new(&account.config);
+    let deployer = Deployer {
+        cfn: &cfn,
+        progress: term,
+    };
+    let known = account.stacks.get(&unit.stack);
+    if let Op::Destroy { wait, .. } = op {
+        if known.is_none() {
+            return Ok(Report::new(
+                &unit.stack,
+                Outcome::NotDeployed,
+                Vec::new(),
+                started,
+            ));
+        }
+        return deployer.destroy(&unit.stack, wait).await;
+    }
+    let parameters = target::stack_parameters(&unit.template, &account.parameters)?;
+    let hash = target::deployment_hash(&unit.hash, &account.parameters, &parameters);
+    let force = matches!(
+        op,
+        Op::Deploy { force: true, .. } | Op::Diff { force: true }
+    );
+    if !force
+        && target::unchanged(
+            known.map(|s| s.status.as_str()),
+            known.and_then(|s| s.tags.get(HASH_TAG)).map(String::as_str),
+            &hash,
+        )
+    {
+        term.line(&format!("{}: unchanged", unit.stack));
+        return Ok(Report::new(
+            &unit.stack,
+            Outcome::Unchanged,
+            Vec::new(),
+            started,
+        ));
+    }
+    let request = request(
+        unit,
+        account,
+        parameters,
+        hash,
+        matches!(op, Op::Deploy { .. }),
+    )
+    .await?;
+    match op {
+        Op::Deploy { options, .. } => deployer.deploy(&request, options).await,
+        _ => deployer.diff(&request).await,
+    }
+}
+
+/// The stack request; for a deploy, uploads the scripts (and a large template) first.
+async fn request(
+    unit: &Unit,
+    account: &Account,
+    parameters: Vec<(String, String)>,
+    hash: String,
+    upload: bool,
+) -> Result<StackRequest, String> {
+    let body = compile::to_pretty(&unit.template);
+    let large = body.len() > TEMPLATE_BODY_LIMIT;
+    let mut template_url = None;
+    if upload && (large || !unit.uploads.is_empty()) {
+        let bucket = account.parameters.get("artifacts-bucket").ok_or_else(|| {
+            format!(
+                "account {}: no /dpc/account/artifacts-bucket: run `dpc setup-user-account`",
+                account.id
+            )
+        })?;
+        let s3 = aws::s3(&account.config);
+        for (file, key) in &unit.uploads {
+            let bytes =
+                std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let sha = names::hex(&Sha256::digest(&bytes));
+            remote::upload(&s3, bucket, key, bytes, &sha).await?;
+        }
+        if large {
+            let sha = names::hex(&Sha256::digest(body.as_bytes()));
+            let key = format!("dpc/{}/templates/{sha}.json", unit.pipeline);
+            remote::upload(&s3, bucket, &key, body.clone().into_bytes(), &sha).await?;
+            template_url = Some(remote::object_url(bucket, &account.region, &key));
+        }
+    } else if large {
+        // A diff sends no files; CloudFormation still needs the template from S3.
+        return Err(format!(
+            "{}: the template is {} bytes, over CloudFormation's {TEMPLATE_BODY_LIMIT}; `dpc deploy --no-execute` uploads it and shows the change set",
+            unit.stack,
+            body.len()
+        ));
+    }
+    Ok(StackRequest {
+        name: unit.stack.clone(),
+        template_body: body,
+        template_url,
+        parameters,
+        tags: vec![
+            (HASH_TAG.into(), hash),
+            ("dpc:pipeline".into(), unit.pipeline.clone()),
+            ("dpc:version".into(), env!("CARGO_PKG_VERSION").into()),
+        ],
+    })
+}
+
+/// `deploy: 4 stack(s) in 12.3 s: 1 deployed, 3 unchanged` plus the stacks that failed.
+fn summary(op: Op, reports: &[Report], started: Instant) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in reports {
+        *counts.entry(label(&r.outcome)).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.outcome.is_success())
+        .map(|r| r.stack.as_str())
+        .collect();
+    let mut text = format!(
+        "{}: {} stack(s) in {:.1} s: {}",
+        op.verb(),
+        reports.len(),
+        started.elapsed().as_secs_f64(),
+        parts.join(", ")
+    );
+    if !failed.is_empty() {
+        text.push_str(&format!("\nnot done: {}", failed.join(", ")));
+    }
+    text
+}
+
+fn label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Unchanged => "unchanged",
+        Outcome::NoChanges => "no changes",
+        Outcome::Deployed { .. } => "deployed",
+        Outcome::Prepared { .. } => "prepared",
+        Outcome::NotConfirmed => "not confirmed",
+        Outcome::Previewed => "with changes",
+        Outcome::Deleted => "deleted",
+        Outcome::NotDeployed => "not deployed",
+        Outcome::Skipped { .. } => "skipped",
+        Outcome::Refused { .. } => "refused",
+        Outcome::Failed { .. } => "failed",
+    }
+}
+
+/// Whether a prompt can be answered.
+pub fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+}
