@@ -31,13 +31,20 @@ fn text(bytes: &[u8]) -> String {
 fn setup_user_account_deploys_once_then_reports_no_changes() {
     let moto = Moto::start();
 
+    // Without a terminal and without --yes: refused at once, before any AWS call.
     let refused = run(&moto, &[]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert!(
         text(&refused.stderr).contains("pass --yes"),
         "{}",
         text(&refused.stderr)
     );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk().await);
+        let stacks = cfn.describe_stacks().send().await.expect("list stacks");
+        assert!(stacks.stacks().is_empty(), "nothing left behind");
+    });
 
     let first = run(&moto, &["--yes"]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
@@ -46,11 +53,13 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
         stderr.contains("+ PipelinesBus (AWS::Events::EventBus)"),
         "{stderr}"
     );
-    assert!(stderr.contains("dpc-account: deployed"), "{stderr}");
+    assert!(
+        stderr.contains("dpc-account (123456789012 eu-west-1): deployed"),
+        "{stderr}"
+    );
     // moto returns no Outputs for stacks created through change sets, so outputs are not
     // asserted here; the stack and its resources are checked through the AWS APIs below.
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let config = moto.sdk().await;
         let ssm = aws_sdk_ssm::Client::new(&config);

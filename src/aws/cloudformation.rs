@@ -401,15 +401,19 @@ impl Deployer<'_> {
         let mut failures = Vec::new();
         let mut backoff = Backoff::new();
         loop {
-            let events = self
+            let events = match self
                 .cfn
                 .describe_stack_events()
                 .stack_name(stack)
                 .send()
                 .await
-                .map_err(|e| describe(&e))?;
+            {
+                Ok(events) => events.stack_events().to_vec(),
+                // A deleted stack has no events to read by name any more.
+                Err(e) if describe(&e).contains("does not exist") => Vec::new(),
+                Err(e) => return Err(describe(&e)),
+            };
             let mut fresh: Vec<_> = events
-                .stack_events()
                 .iter()
                 .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
                 .filter(|e| seen.insert(e.event_id().unwrap_or_default().to_string()))

@@ -74,6 +74,26 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// The configuration for `account`, reached the way dpc reaches it: STS AssumeRole (moto
+    /// puts the assumed role's calls in the role's account).
+    pub async fn sdk_as(&self, account: &str) -> aws_config::SdkConfig {
+        let base = self.sdk().await;
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:aws:iam::{account}:role/dpc-test"
+        ))
+        .session_name("dpc-test")
+        .configure(&base)
+        .build()
+        .await;
+        base.into_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
