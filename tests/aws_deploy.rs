@@ -333,3 +333,161 @@ fn unreachable_or_unprepared_accounts_are_refused_with_the_fix() {
         reason("dpc-b")
     );
 }
+
+/// A tree of `count` schedule-only pipelines in the caller's account (`steps` GLUE steps each).
+fn generated_tree(root: &Path, count: usize, steps: usize) {
+    std::fs::write(
+        root.join("dpc.yaml"),
+        "central: { account: \"999999999999\", region: eu-west-1 }\nregion: eu-west-1\n",
+    )
+    .expect("dpc.yaml");
+    let step_yaml: String = (0..steps)
+        .map(|i| format!("  - name: s{i}\n    type: GLUE\n    script: s3://dpc-test-scripts/jobs/s{i}.py\n    args: [\"--date\", \"{{{{run.date}}}}\"]\n"))
+        .collect();
+    for i in 0..count {
+        let dir = root.join(format!("p{i:02}"));
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("pipeline.yaml"),
+            format!("name: p{i:02}\nteam: t\ntrigger:\n  schedule: {{ hour: 1 }}\ncompute:\n  type: GLUE\n  glue: {{ version: \"5.0\", workerType: G.1X, numberOfWorkers: 2 }}\nsteps:\n{step_yaml}"),
+        )
+        .expect("pipeline.yaml");
+    }
+}
+
+fn set_up_caller_account(moto: &Moto) {
+    let out = dpc(
+        moto,
+        &[
+            "setup-user-account",
+            "--central-account",
+            "999999999999",
+            "--central-region",
+            "eu-west-1",
+            "--no-registration",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_template_over_51200_bytes_goes_through_the_artifacts_bucket() {
+    let moto = Moto::start();
+    set_up_caller_account(&moto);
+    let dir = tempfile::tempdir().expect("tempdir");
+    generated_tree(dir.path(), 1, 40);
+    let root = dir.path().to_str().expect("utf-8");
+    let deployed = reports(&moto, &["deploy", root, "--yes"], 0);
+    assert_eq!(deployed["dpc-p00"]["result"], "deployed");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let config = moto.sdk().await;
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let template = cfn
+            .get_template()
+            .stack_name("dpc-p00")
+            .send()
+            .await
+            .expect("template");
+        let body = template.template_body().unwrap_or_default();
+        assert!(body.len() > 51_200, "{} bytes", body.len());
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        let bucket = ssm
+            .get_parameter()
+            .name("/dpc/account/artifacts-bucket")
+            .send()
+            .await
+            .expect("bucket parameter");
+        let bucket = bucket.parameter().and_then(|p| p.value()).expect("bucket");
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        let objects = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix("dpc/p00/templates/")
+            .send()
+            .await
+            .expect("objects");
+        assert_eq!(objects.contents().len(), 1);
+    });
+}
+
+#[test]
+fn ctrl_c_stops_starting_stacks_and_a_rerun_resumes() {
+    let moto = Moto::start();
+    set_up_caller_account(&moto);
+    let dir = tempfile::tempdir().expect("tempdir");
+    generated_tree(dir.path(), 40, 1);
+    let root = dir.path().to_str().expect("utf-8");
+    let child = moto
+        .dpc(&[
+            "deploy",
+            root,
+            "--yes",
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dpc starts");
+    // Interrupt once the first stack is done, well before the fortieth.
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let cfn = runtime.block_on(async { aws_sdk_cloudformation::Client::new(&moto.sdk().await) });
+    loop {
+        let done = runtime.block_on(async {
+            cfn.describe_stacks()
+                .send()
+                .await
+                .map(|s| s.stacks().len())
+                .unwrap_or(0)
+        });
+        if done >= 3 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no stack was created");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("dpc ends");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("again to resume"), "{stderr}");
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json reports");
+    let results: Vec<&str> = list
+        .as_array()
+        .expect("reports")
+        .iter()
+        .map(|r| r["result"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(results.len(), 40);
+    assert!(results.contains(&"deployed"), "{results:?}");
+    assert!(results.contains(&"skipped"), "{results:?}");
+
+    // The rerun deploys what was left and leaves what was done.
+    let rerun = reports(&moto, &["deploy", root, "--yes", "--wait"], 0);
+    assert_eq!(rerun.len(), 40);
+    assert!(
+        results_of(&rerun)
+            .iter()
+            .all(|r| r == "deployed" || r == "unchanged"),
+        "{rerun:?}"
+    );
+    assert!(results_of(&rerun).iter().any(|r| r == "unchanged"));
+}
+
+fn results_of(reports: &serde_json::Map<String, Value>) -> Vec<String> {
+    results(reports).into_iter().map(|(_, r)| r).collect()
+}

@@ -479,18 +479,24 @@ async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<
     }
 }
 
-/// The stack request; for a deploy, uploads the scripts (and a large template) first.
+/// The stack request; for a deploy, uploads the scripts first. A template too large to send
+/// is uploaded under its SHA-256 (harmless for a diff: nothing deployed reads it).
 async fn request(
     unit: &Unit,
     account: &Account,
     parameters: Vec<(String, String)>,
     hash: String,
-    upload: bool,
+    upload_scripts: bool,
 ) -> Result<StackRequest, String> {
     let body = compile::to_pretty(&unit.template);
     let large = body.len() > TEMPLATE_BODY_LIMIT;
+    let scripts = if upload_scripts {
+        &unit.uploads[..]
+    } else {
+        &[]
+    };
     let mut template_url = None;
-    if upload && (large || !unit.uploads.is_empty()) {
+    if large || !scripts.is_empty() {
         let bucket = account.parameters.get("artifacts-bucket").ok_or_else(|| {
             format!(
                 "account {}: no /dpc/account/artifacts-bucket: run `dpc setup-user-account`",
@@ -498,7 +504,7 @@ async fn request(
             )
         })?;
         let s3 = aws::s3(&account.config);
-        for (file, key) in &unit.uploads {
+        for (file, key) in scripts {
             let bytes =
                 std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let sha = names::hex(&Sha256::digest(&bytes));
@@ -510,13 +516,6 @@ async fn request(
             remote::upload(&s3, bucket, &key, body.clone().into_bytes(), &sha).await?;
             template_url = Some(remote::object_url(bucket, &account.region, &key));
         }
-    } else if large {
-        // A diff sends no files; CloudFormation still needs the template from S3.
-        return Err(format!(
-            "{}: the template is {} bytes, over CloudFormation's {TEMPLATE_BODY_LIMIT}; `dpc deploy --no-execute` uploads it and shows the change set",
-            unit.stack,
-            body.len()
-        ));
     }
     Ok(StackRequest {
         name: unit.stack.clone(),
