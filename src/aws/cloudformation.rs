@@ -450,7 +450,10 @@ impl Deployer<'_> {
             return Outcome::Deleted;
         }
         if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
-            return Outcome::Failed { status, reasons };
+            return Outcome::Failed {
+                status,
+                reasons: changes::root_causes(reasons),
+            };
         }
         let outputs = match self.cfn.describe_stacks().stack_name(stack).send().await {
             Ok(out) => out

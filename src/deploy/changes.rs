@@ -63,6 +63,18 @@ fn order(symbol: char) -> u8 {
     }
 }
 
+/// The failures worth reading: resources CloudFormation cancelled because another failed are
+/// consequences, shown only when nothing else failed.
+pub fn root_causes(reasons: Vec<String>) -> Vec<String> {
+    let consequence = |r: &String| {
+        r.ends_with("Resource creation cancelled") || r.ends_with("Resource update cancelled")
+    };
+    if reasons.iter().all(consequence) {
+        return reasons;
+    }
+    reasons.into_iter().filter(|r| !consequence(r)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +86,17 @@ mod tests {
             resource_type: "AWS::X::Y".into(),
             replacement: replacement.map(Into::into),
         }
+    }
+
+    #[test]
+    fn cancelled_resources_are_consequences_not_causes() {
+        let cause = "StateMachine: Invalid State Machine Definition".to_string();
+        let cancelled = "TriggerRule: Resource update cancelled".to_string();
+        assert_eq!(
+            root_causes(vec![cancelled.clone(), cause.clone()]),
+            vec![cause]
+        );
+        assert_eq!(root_causes(vec![cancelled.clone()]), vec![cancelled]);
     }
 
     #[test]
