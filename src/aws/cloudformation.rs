@@ -144,8 +144,9 @@ impl Deployer<'_> {
             Ok(kind) => kind,
             Err(refused) => return Ok(Report::new(&req.name, refused, Vec::new(), started)),
         };
-        let change_set = change_set_name();
-        let changes = self.create_change_set(req, &change_set, kind).await?;
+        let (change_set, changes) = self
+            .create_change_set(req, &change_set_name(), kind)
+            .await?;
         let Some(changes) = changes else {
             self.progress.line(&format!("{}: no changes", req.name));
             return Ok(Report::new(
@@ -208,22 +209,20 @@ impl Deployer<'_> {
             Ok(kind) => kind,
             Err(refused) => return Ok((refused, Vec::new())),
         };
-        let change_set = change_set_name();
-        let Some(changes) = self
-            .create_change_set(req, &change_set, kind.clone())
-            .await?
-        else {
+        let name = change_set_name();
+        let (change_set, changes) = self.create_change_set(req, &name, kind.clone()).await?;
+        let Some(changes) = changes else {
             self.progress.line(&format!("{}: no changes", req.name));
             return Ok((Outcome::NoChanges, Vec::new()));
         };
         self.progress.line(&format!(
-            "{}: {} change set {change_set}\n{}",
+            "{}: {} change set {name}\n{}",
             req.name,
             kind.as_str().to_lowercase(),
             changes::summary(&changes).trim_end()
         ));
         if opts.no_execute {
-            return Ok((Outcome::Prepared { change_set }, changes));
+            return Ok((Outcome::Prepared { change_set: name }, changes));
         }
         if !opts.yes && !self.confirmed(&req.name, &change_set).await? {
             return Ok((Outcome::NotConfirmed, changes));
@@ -298,13 +297,14 @@ impl Deployer<'_> {
         }
     }
 
-    /// `None` when the change set holds no changes (it is deleted again).
+    /// The change set's ARN (names are unique per stack only, the ARN everywhere) and its
+    /// changes; `None` when it holds none (it is deleted again).
     async fn create_change_set(
         &self,
         req: &StackRequest,
         name: &str,
         kind: ChangeSetType,
-    ) -> Result<Option<Vec<Change>>, String> {
+    ) -> Result<(String, Option<Vec<Change>>), String> {
         let mut call = self
             .cfn
             .create_change_set()
@@ -328,19 +328,22 @@ impl Deployer<'_> {
         for (key, value) in &req.tags {
             call = call.tags(Tag::builder().key(key).value(value).build());
         }
-        call.send().await.map_err(|e| describe(&e))?;
+        let created = call.send().await.map_err(|e| describe(&e))?;
+        let id = created.id().unwrap_or(name).to_string();
         let mut backoff = Backoff::new();
         loop {
             let out = self
                 .cfn
                 .describe_change_set()
                 .stack_name(&req.name)
-                .change_set_name(name)
+                .change_set_name(&id)
                 .send()
                 .await
                 .map_err(|e| describe(&e))?;
             match out.status() {
-                Some(ChangeSetStatus::CreateComplete) => return Ok(Some(resource_changes(&out))),
+                Some(ChangeSetStatus::CreateComplete) => {
+                    return Ok((id, Some(resource_changes(&out))));
+                }
                 Some(ChangeSetStatus::Failed) => {
                     let reason = out.status_reason().unwrap_or_default().to_string();
                     if reason.contains("didn't contain changes")
@@ -350,10 +353,10 @@ impl Deployer<'_> {
                             .cfn
                             .delete_change_set()
                             .stack_name(&req.name)
-                            .change_set_name(name)
+                            .change_set_name(&id)
                             .send()
                             .await;
-                        return Ok(None);
+                        return Ok((id, None));
                     }
                     return Err(format!("{}: change set failed: {reason}", req.name));
                 }
@@ -490,9 +493,12 @@ impl Report {
     }
 }
 
-/// Change set names must start with a letter; the time makes them unique and readable.
+/// Change set names must start with a letter; the time makes them readable, the counter
+/// unique among the stacks one run deploys at once.
 fn change_set_name() -> String {
-    format!("dpc-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"))
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("dpc-{}-{n}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"))
 }
 
 fn resource_changes(

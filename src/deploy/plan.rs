@@ -4,7 +4,7 @@
 /// The next step for one stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// No stack (or one only reviewed): create it through a CREATE change set.
+    /// No stack: create it through a CREATE change set.
     Create,
     /// A stable stack: update it through an UPDATE change set.
     Update,
@@ -22,7 +22,14 @@ pub fn decide(stack: &str, status: Option<&str>, wait: bool) -> Action {
         return Action::Create;
     };
     match status {
-        "DELETE_COMPLETE" | "REVIEW_IN_PROGRESS" => Action::Create,
+        "DELETE_COMPLETE" => Action::Create,
+        // Only change sets never executed (an interrupted or unconfirmed deploy): the stack
+        // holds no resources, so starting afresh loses nothing and leaves one change set.
+        "REVIEW_IN_PROGRESS" => Action::DeleteAndRecreate {
+            reason: format!(
+                "{stack} is in REVIEW_IN_PROGRESS (its change sets were never executed): its empty stack is deleted and created again"
+            ),
+        },
         "CREATE_COMPLETE"
         | "UPDATE_COMPLETE"
         | "UPDATE_ROLLBACK_COMPLETE"
@@ -144,7 +151,7 @@ mod tests {
                 "wait",
             ),
             ("UPDATE_ROLLBACK_COMPLETE", "update", "update"),
-            ("REVIEW_IN_PROGRESS", "create", "create"),
+            ("REVIEW_IN_PROGRESS", "recreate", "recreate"),
             ("IMPORT_IN_PROGRESS", "refuse", "wait"),
             ("IMPORT_COMPLETE", "update", "update"),
             ("IMPORT_ROLLBACK_IN_PROGRESS", "refuse", "wait"),
