@@ -156,8 +156,13 @@ async fn check_deployed(moto: &Moto, synth: &Path) {
         assert_eq!(deployed, compiled, "{pipeline}");
     }
     // listings runs a local script: it was uploaded to the account's artifacts bucket.
-    let config = moto.sdk_as("111111111111").await;
-    let ssm = aws_sdk_ssm::Client::new(&config);
+    let keys = bucket_keys(&moto.sdk_as("111111111111").await, "dpc/").await;
+    assert_eq!(keys, vec!["dpc/listings/jobs/aggregate_listings.py"]);
+}
+
+/// The keys under `prefix` in the account's artifacts bucket.
+async fn bucket_keys(config: &aws_config::SdkConfig, prefix: &str) -> Vec<String> {
+    let ssm = aws_sdk_ssm::Client::new(config);
     let bucket = ssm
         .get_parameter()
         .name("/dpc/account/artifacts-bucket")
@@ -166,18 +171,22 @@ async fn check_deployed(moto: &Moto, synth: &Path) {
         .expect("bucket parameter");
     let bucket = bucket.parameter().and_then(|p| p.value()).expect("bucket");
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
+        aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
             .build(),
     );
     let objects = s3
         .list_objects_v2()
         .bucket(bucket)
+        .prefix(prefix)
         .send()
         .await
         .expect("objects");
-    let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, vec!["dpc/listings/jobs/aggregate_listings.py"]);
+    objects
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
 }
 
 #[test]
@@ -392,27 +401,8 @@ fn a_template_over_51200_bytes_goes_through_the_artifacts_bucket() {
             .expect("template");
         let body = template.template_body().unwrap_or_default();
         assert!(body.len() > 51_200, "{} bytes", body.len());
-        let ssm = aws_sdk_ssm::Client::new(&config);
-        let bucket = ssm
-            .get_parameter()
-            .name("/dpc/account/artifacts-bucket")
-            .send()
-            .await
-            .expect("bucket parameter");
-        let bucket = bucket.parameter().and_then(|p| p.value()).expect("bucket");
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
-        let objects = s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix("dpc/p00/templates/")
-            .send()
-            .await
-            .expect("objects");
-        assert_eq!(objects.contents().len(), 1);
+        let keys = bucket_keys(&config, "dpc/p00/templates/").await;
+        assert_eq!(keys.len(), 1, "{keys:?}");
     });
 }
 

@@ -1,17 +1,18 @@
 //! The deployer on paths moto cannot produce (it neither rolls back failed stacks nor emits
 //! per-resource events), replayed from CloudFormation responses in
-//! `tests/fixtures/cloudformation-replay/<scenario>/` through the SDK's own
-//! `StaticReplayClient`: the real deployer, SDK and XML parsing, with recorded HTTP exchanges
-//! instead of a server. Each scenario also checks that the deployer made exactly the calls
-//! the files name, in their order. The status decision itself is unit-tested per status in
+//! `tests/fixtures/cloudformation-replay/<scenario>/`: a replay server on 127.0.0.1 answers
+//! each request with the next file, so the real deployer, SDK, HTTP client and XML parsing run
+//! unchanged. Each scenario also checks that the deployer made exactly the calls the files
+//! name, in their order. The status decision itself is unit-tested per status in
 //! `deploy::plan`.
 
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_types::body::SdkBody;
 use dpc::aws::cloudformation::{DeployOptions, Deployer, Outcome, Progress, Report, StackRequest};
 
 /// Collects progress lines; confirms everything.
@@ -44,6 +45,75 @@ fn action(file: &str) -> (String, u16) {
     (name, status)
 }
 
+/// Recorded responses (HTTP status, body) still to give, and the actions asked for.
+#[derive(Default)]
+struct Tape {
+    responses: VecDeque<(u16, String)>,
+    actions: Vec<String>,
+}
+
+/// Serves `tape` on a free 127.0.0.1 port, one connection per thread; returns the URL.
+fn serve(tape: Arc<Mutex<Tape>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let tape = Arc::clone(&tape);
+            std::thread::spawn(move || answer(stream, &tape));
+        }
+    });
+    url
+}
+
+/// Answers every request of a keep-alive connection with the tape's next response.
+fn answer(stream: TcpStream, tape: &Mutex<Tape>) {
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let action = body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or_default()
+            .to_string();
+        let (status, xml) = {
+            let mut tape = tape.lock().expect("tape");
+            tape.actions.push(action);
+            // Past the end: a client error, which the SDK does not retry.
+            tape.responses
+                .pop_front()
+                .unwrap_or((400, "<ErrorResponse><Error><Code>OutOfTape</Code><Message>no recorded response left</Message></Error></ErrorResponse>".into()))
+        };
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+            xml.len()
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(xml.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
 fn replay(scenario: &str) -> (Report, Vec<String>) {
     let dir = Path::new("tests/fixtures/cloudformation-replay").join(scenario);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
@@ -51,28 +121,20 @@ fn replay(scenario: &str) -> (Report, Vec<String>) {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let events = files
-        .iter()
-        .map(|file| {
-            let body = std::fs::read_to_string(dir.join(file)).expect("response");
-            let request = http::Request::builder()
-                .uri("https://cloudformation.eu-west-1.amazonaws.com/")
-                .body(SdkBody::empty())
-                .expect("request");
-            let response = http::Response::builder()
-                .status(action(file).1)
-                .header("content-type", "text/xml")
-                .body(SdkBody::from(body))
-                .expect("response");
-            ReplayEvent::new(request, response)
-        })
-        .collect();
-    let client = StaticReplayClient::new(events);
+    let tape = Arc::new(Mutex::new(Tape::default()));
+    for file in &files {
+        let body = std::fs::read_to_string(dir.join(file)).expect("response");
+        let status = action(file).1;
+        tape.lock()
+            .expect("tape")
+            .responses
+            .push_back((status, body));
+    }
     let config = aws_sdk_cloudformation::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
+        .endpoint_url(serve(Arc::clone(&tape)))
         .credentials_provider(Credentials::new("AKID", "secret", None, None, "replay"))
-        .http_client(client.clone())
         .build();
     let cfn = aws_sdk_cloudformation::Client::from_conf(config);
     let lines = Lines::default();
@@ -97,16 +159,7 @@ fn replay(scenario: &str) -> (Report, Vec<String>) {
             .deploy(&request, options),
         )
         .expect("the deployer reports");
-    let made: Vec<String> = client
-        .actual_requests()
-        .map(|r| {
-            let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or("");
-            body.split('&')
-                .find_map(|kv| kv.strip_prefix("Action="))
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let made = tape.lock().expect("tape").actions.clone();
     let expected: Vec<String> = files.iter().map(|f| action(f).0).collect();
     assert_eq!(made, expected, "the calls made, in order");
     let lines = lines.0.into_inner().expect("lines");

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::describe;
 use crate::deploy::changes::{self, Change};
-use crate::deploy::plan::{self, Action};
+use crate::deploy::plan::{self, Action, Removal};
 
 /// How long an executed change set may take to start changing the stack.
 const EXECUTION_START_LIMIT: Duration = Duration::from_secs(60);
@@ -168,33 +168,25 @@ impl Deployer<'_> {
     /// Deletes a stack and follows it until it is gone; a missing stack is not an error.
     pub async fn destroy(&self, stack: &str, wait: bool) -> Result<Report, String> {
         let started = Instant::now();
-        let status = self.status(stack).await?;
-        let outcome = match status.as_deref() {
-            None | Some("DELETE_COMPLETE") => Outcome::NotDeployed,
-            Some(s) if s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS" && !wait => {
-                Outcome::Refused {
-                    status: s.to_string(),
-                    help: format!(
-                        "another operation on {stack} is running; run again when it ends, or pass --wait"
-                    ),
+        let outcome = loop {
+            let status = self.status(stack).await?;
+            match plan::removal(stack, status.as_deref(), wait) {
+                Removal::Absent => break Outcome::NotDeployed,
+                Removal::Refuse { status, help } => break Outcome::Refused { status, help },
+                Removal::Wait => {
+                    self.progress
+                        .line(&format!("{stack}: waiting for the operation to end"));
+                    self.until(stack, |s| s.is_none_or(|s| !s.ends_with("_IN_PROGRESS")))
+                        .await?;
                 }
-            }
-            Some(_) => {
-                self.until(stack, |s| {
-                    s.is_none_or(|s| !s.ends_with("_IN_PROGRESS") || s == "REVIEW_IN_PROGRESS")
-                })
-                .await?;
-                let since = aws_sdk_cloudformation::primitives::DateTime::from(
-                    std::time::SystemTime::now(),
-                );
-                self.cfn
-                    .delete_stack()
-                    .stack_name(stack)
-                    .send()
-                    .await
-                    .map_err(|e| describe(&e))?;
-                self.progress.line(&format!("{stack}: deleting"));
-                self.follow(stack, since).await?
+                Removal::Delete => {
+                    let since = aws_sdk_cloudformation::primitives::DateTime::from(
+                        std::time::SystemTime::now(),
+                    );
+                    self.delete(stack).await?;
+                    self.progress.line(&format!("{stack}: deleting"));
+                    break self.follow(stack, since).await?;
+                }
             }
         };
         Ok(Report::new(stack, outcome, Vec::new(), started))
@@ -253,12 +245,7 @@ impl Deployer<'_> {
                 Action::Update => return Ok(Ok(ChangeSetType::Update)),
                 Action::DeleteAndRecreate { reason } => {
                     self.progress.line(&reason);
-                    self.cfn
-                        .delete_stack()
-                        .stack_name(stack)
-                        .send()
-                        .await
-                        .map_err(|e| describe(&e))?;
+                    self.delete(stack).await?;
                     self.until(stack, |s| s.is_none_or(|s| s == "DELETE_COMPLETE"))
                         .await?;
                 }
@@ -273,6 +260,16 @@ impl Deployer<'_> {
                 }
             }
         }
+    }
+
+    async fn delete(&self, stack: &str) -> Result<(), String> {
+        self.cfn
+            .delete_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| describe(&e))
     }
 
     async fn status(&self, stack: &str) -> Result<Option<String>, String> {
@@ -389,7 +386,7 @@ impl Deployer<'_> {
         if let Ok(Some(status)) = self.status(stack).await
             && status == "REVIEW_IN_PROGRESS"
         {
-            let _ = self.cfn.delete_stack().stack_name(stack).send().await;
+            let _ = self.delete(stack).await;
         }
     }
 

@@ -45,9 +45,7 @@ pub fn decide(stack: &str, status: Option<&str>, wait: bool) -> Action {
         },
         s if s.ends_with("_IN_PROGRESS") || s == "UPDATE_FAILED" => Action::Refuse {
             status: s.to_string(),
-            help: format!(
-                "another operation on {stack} is running; run again when it ends, or pass --wait"
-            ),
+            help: busy(stack),
         },
         "UPDATE_ROLLBACK_FAILED" => Action::Refuse {
             status: status.to_string(),
@@ -73,6 +71,39 @@ pub fn decide(stack: &str, status: Option<&str>, wait: bool) -> Action {
                 "dpc does not know the status {other}; check {stack} in the CloudFormation console"
             ),
         },
+    }
+}
+
+fn busy(stack: &str) -> String {
+    format!("another operation on {stack} is running; run again when it ends, or pass --wait")
+}
+
+/// The next step to delete a stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// Nothing to delete.
+    Absent,
+    Delete,
+    /// An operation is running: wait for it to end (with `--wait`).
+    Wait,
+    Refuse {
+        status: String,
+        help: String,
+    },
+}
+
+/// Decides how to delete a stack from its status (`None` when it does not exist). Any settled
+/// stack, failed ones included, can be deleted; so can one only holding change sets.
+pub fn removal(stack: &str, status: Option<&str>, wait: bool) -> Removal {
+    match status {
+        None | Some("DELETE_COMPLETE") => Removal::Absent,
+        Some("REVIEW_IN_PROGRESS") => Removal::Delete,
+        Some(s) if s.ends_with("_IN_PROGRESS") && wait => Removal::Wait,
+        Some(s) if s.ends_with("_IN_PROGRESS") => Removal::Refuse {
+            status: s.to_string(),
+            help: busy(stack),
+        },
+        Some(_) => Removal::Delete,
     }
 }
 
@@ -160,6 +191,34 @@ mod tests {
         ];
         assert_eq!(table, expected);
         assert_eq!(decide("dpc-x", None, false), Action::Create);
+    }
+
+    #[test]
+    fn every_status_has_a_removal() {
+        for status in ALL {
+            let (now, waiting) = (
+                removal("dpc-x", Some(status), false),
+                removal("dpc-x", Some(status), true),
+            );
+            let expected = match *status {
+                "DELETE_COMPLETE" => (Removal::Absent, Removal::Absent),
+                "REVIEW_IN_PROGRESS" => (Removal::Delete, Removal::Delete),
+                s if s.ends_with("_IN_PROGRESS") => (
+                    Removal::Refuse {
+                        status: s.to_string(),
+                        help: busy("dpc-x"),
+                    },
+                    Removal::Wait,
+                ),
+                _ => (Removal::Delete, Removal::Delete),
+            };
+            assert_eq!((now, waiting), expected, "{status}");
+        }
+        assert_eq!(removal("dpc-x", None, false), Removal::Absent);
+        assert_eq!(
+            removal("dpc-x", Some("UPDATE_ROLLBACK_FAILED"), false),
+            Removal::Delete
+        );
     }
 
     #[test]
