@@ -9,7 +9,7 @@
 //! (without it, dpc skips stacks whose `dpc:hash` tag already matches, making no change set).
 //!
 //! moto differs from CloudFormation in two ways that matter here: pipelines name the caller's
-//! account (see `pipeline_yaml`), and awscli's unchanged deploys are refused by moto at
+//! account (see `main`), and awscli's unchanged deploys are refused by moto at
 //! CreateChangeSet, exit 255, where AWS gives an empty change set, exit 0 (see `AwsOutcome`).
 //!
 //! Needs `moto_server` and `aws` on PATH (versions pinned in benches/requirements.txt):
@@ -18,6 +18,8 @@
 
 #[path = "../tests/moto/mod.rs"]
 mod moto;
+#[path = "tree/mod.rs"]
+mod tree;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -44,56 +46,6 @@ const CALLER: &str = "123456789012";
 const REGION: &str = "eu-west-1";
 const INSTALL: &str = "python3 -m venv target/py && target/py/bin/pip install -r benches/requirements.txt && export PATH=\"$PWD/target/py/bin:$PATH\"";
 
-fn pipeline_yaml(i: usize) -> String {
-    let trigger = match i % 4 {
-        0 => "trigger:\n  schedule: { hour: 3 }\n".to_string(),
-        1 => format!(
-            "trigger:\n  executions:\n    allOf:\n      - name: p{}\n      - name: p{}\n",
-            i - 1,
-            (i + PIPELINES - 5) % PIPELINES
-        ),
-        2 => format!(
-            "trigger:\n  schedule: {{ hour: 6, timezone: Europe/Berlin }}\n  dataProducts:\n    anyOf:\n      - {{ domain: d, name: p{} }}\n      - {{ domain: d, name: p{} }}\n",
-            i - 2,
-            i - 1
-        ),
-        _ => format!(
-            "trigger:\n  executions:\n    anyOf:\n      - name: p{}\n        status: [FAILED, TIMED_OUT]\n",
-            i - 3
-        ),
-    };
-    let compute = match i % 3 {
-        0 => {
-            "compute:\n  type: EMR\n  emr: { releaseLabel: emr-7.5.0, instanceType: m5.xlarge, instanceCount: 3 }\nsteps:\n  - name: a\n    type: SPARK\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n    timeout: 2h\n    retries: 2\n"
-        }
-        1 => {
-            "compute:\n  type: GLUE\n  glue: { version: \"5.0\", workerType: G.1X, numberOfWorkers: 2 }\nsteps:\n  - name: a\n    type: GLUE\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n"
-        }
-        _ => "compute:\n  type: NONE\n",
-    };
-    // The caller's account (moto's), named rather than left out: dpc then compiles exact trigger
-    // patterns, where a left-out account gives `Fn::Sub` string patterns, which moto cannot
-    // create (its AWS::Events::Rule json.dumps the EventPattern string a second time).
-    format!(
-        "name: p{i}\nteam: team-{}\naccount: \"{CALLER}\"\n{trigger}{compute}notifications:\n  type: FAILURE_ONLY\n  targets:\n    - channel: EMAIL\n      addresses: [t{i}@example.com]\npublish:\n  dataProducts:\n    - {{ domain: d, name: p{i} }}\n",
-        i % 10
-    )
-}
-
-fn write_tree(root: &Path) {
-    std::fs::write(
-        root.join("dpc.yaml"),
-        format!("central: {{ account: \"{CENTRAL}\", region: {REGION} }}\nregion: {REGION}\n"),
-    )
-    .expect("write dpc.yaml");
-    for i in 0..PIPELINES {
-        let dir = root.join(format!("p{i:04}"));
-        std::fs::create_dir_all(&dir).expect("create a pipeline folder");
-        std::fs::write(dir.join("pipeline.yaml"), pipeline_yaml(i)).expect("write pipeline.yaml");
-    }
-}
-
-/// The full path of `program` on PATH, or a panic telling how to install it.
 /// The full path of `program` on PATH, or a panic telling how to install it.
 fn require_on_path(program: &str) -> PathBuf {
     std::env::var_os("PATH")
@@ -339,7 +291,10 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let tree = tmp.path().join("tree");
     std::fs::create_dir_all(&tree).expect("create the tree folder");
-    write_tree(&tree);
+    // Pipelines name the caller's account (moto's) rather than leaving it out: dpc then compiles
+    // exact trigger patterns, where a left-out account gives `Fn::Sub` string patterns, which
+    // moto cannot create (its AWS::Events::Rule json.dumps the EventPattern string again).
+    tree::write(&tree, PIPELINES, |_| CALLER.to_string());
     let templates = tmp.path().join("dpc.out");
     let mut synth = dpc(&moto, &["--quiet", "synth"]);
     synth.arg(&tree).arg("--out").arg(&templates);

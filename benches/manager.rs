@@ -4,18 +4,16 @@
 //! pipelines. Reports p50/p99/max latency per event (dedupe, run log, evaluation of every
 //! dependent through its compiled pattern, trigger and commit) and events per second.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use dpc::events::StatusChangeEvent;
 use dpc::manager::Manager;
-use dpc::manager::registry::{self, PipelineId, Registration};
-use dpc::manager::runlog::StatusFact;
+use dpc::manager::registry::{PipelineId, Registration};
 use dpc::manager::sqlite::SqliteStore;
 use dpc::manager::store::Millis;
-use dpc::source::SourceFile;
-use dpc::validate::{self, Context};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const ACCOUNTS: usize = 100;
 const PER_ACCOUNT: usize = 7;
@@ -77,18 +75,11 @@ fn yaml(a: usize, p: usize, rng: &mut Rng) -> String {
 }
 
 fn registrations() -> Vec<Registration> {
-    let ctx = Context {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
-        file_exists: &|_| true,
-    };
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut out = Vec::new();
     for a in 0..ACCOUNTS {
         for p in 0..PER_ACCOUNT {
-            let file = Arc::new(SourceFile::new("pipeline.yaml", yaml(a, p, &mut rng)));
-            let checked = validate::pipeline(&file, Path::new("."), &ctx);
-            let pipeline = checked.value.expect("valid generated pipeline");
-            out.push(registry::registration(&pipeline, None).expect("compiles"));
+            out.push(common::registration(&yaml(a, p, &mut rng)));
         }
     }
     out
@@ -101,17 +92,7 @@ fn event(
     started: Millis,
     stopped: Option<Millis>,
 ) -> StatusChangeEvent {
-    let input = r#"{"run":{"type":"SCHEDULED"}}"#;
-    StatusFact {
-        pipeline: id,
-        execution: exec,
-        status,
-        started,
-        stopped,
-        input,
-        redrive: 0,
-    }
-    .event()
+    common::status_event(id, exec, status, started, stopped, "SCHEDULED")
 }
 
 fn events(regs: &[Registration]) -> Vec<(Millis, StatusChangeEvent)> {

@@ -3,59 +3,14 @@
 //! notifications), synthesised end to end by the built binary: discovery, validation,
 //! compilation and writing 5,000 artifact files. Target (SPEC §8): under 1 s.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 const PIPELINES: usize = 1_000;
 const RUNS: usize = 7;
 
-fn pipeline_yaml(i: usize) -> String {
-    let account = format!("{:012}", 100_000_000_000u64 + (i % 100) as u64);
-    let trigger = match i % 4 {
-        0 => "trigger:\n  schedule: { hour: 3 }\n".to_string(),
-        1 => format!(
-            "trigger:\n  executions:\n    allOf:\n      - name: p{}\n        account: \"{account}\"\n      - name: p{}\n        account: \"{account}\"\n",
-            i - 1,
-            i.saturating_sub(5)
-        ),
-        2 => format!(
-            "trigger:\n  schedule: {{ hour: 6, timezone: Europe/Berlin }}\n  dataProducts:\n    anyOf:\n      - {{ domain: d, name: p{} }}\n      - {{ domain: d, name: p{} }}\n",
-            i - 2,
-            i - 1
-        ),
-        _ => format!(
-            "trigger:\n  executions:\n    anyOf:\n      - name: p{}\n        account: \"{account}\"\n        status: [FAILED, TIMED_OUT]\n",
-            i - 3
-        ),
-    };
-    let compute = match i % 3 {
-        0 => {
-            "compute:\n  type: EMR\n  emr: { releaseLabel: emr-7.5.0, instanceType: m5.xlarge, instanceCount: 3 }\nsteps:\n  - name: a\n    type: SPARK\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n    timeout: 2h\n    retries: 2\n"
-        }
-        1 => {
-            "compute:\n  type: GLUE\n  glue: { version: \"5.0\", workerType: G.1X, numberOfWorkers: 2 }\nsteps:\n  - name: a\n    type: GLUE\n    script: s3://dpc-bench-scripts/jobs/a.py\n    args: [\"--date\", \"{{run.date}}\"]\n"
-        }
-        _ => "compute:\n  type: NONE\n",
-    };
-    format!(
-        "name: p{i}\nteam: team-{}\naccount: \"{account}\"\n{trigger}{compute}notifications:\n  type: FAILURE_ONLY\n  targets:\n    - channel: EMAIL\n      addresses: [t{i}@example.com]\npublish:\n  dataProducts:\n    - {{ domain: d, name: p{i} }}\n",
-        i % 10
-    )
-}
-
-fn write_tree(root: &Path) {
-    std::fs::write(
-        root.join("dpc.yaml"),
-        "central: { account: \"999999999999\", region: eu-west-1 }\nregion: eu-west-1\n",
-    )
-    .expect("dpc.yaml");
-    for i in 0..PIPELINES {
-        let dir = root.join(format!("p{i:04}"));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::write(dir.join("pipeline.yaml"), pipeline_yaml(i)).expect("pipeline.yaml");
-    }
-}
+#[path = "tree/mod.rs"]
+mod tree;
 
 fn main() {
     // DPC_BENCH_DIR puts the tree and output elsewhere (e.g. a tmpfs, to leave the disk out).
@@ -66,7 +21,9 @@ fn main() {
     .expect("tempdir");
     let tree = tmp.path().join("tree");
     std::fs::create_dir_all(&tree).expect("mkdir");
-    write_tree(&tree);
+    tree::write(&tree, PIPELINES, |i| {
+        format!("{:012}", 100_000_000_000u64 + (i % 100) as u64)
+    });
     let out = tmp.path().join("dpc.out");
     let validate = median_of(|| {
         Command::new(env!("CARGO_BIN_EXE_dpc"))

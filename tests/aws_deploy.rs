@@ -162,14 +162,7 @@ async fn check_deployed(moto: &Moto, synth: &Path) {
 
 /// The keys under `prefix` in the account's artifacts bucket.
 async fn bucket_keys(config: &aws_config::SdkConfig, prefix: &str) -> Vec<String> {
-    let ssm = aws_sdk_ssm::Client::new(config);
-    let bucket = ssm
-        .get_parameter()
-        .name("/dpc/account/artifacts-bucket")
-        .send()
-        .await
-        .expect("bucket parameter");
-    let bucket = bucket.parameter().and_then(|p| p.value()).expect("bucket");
+    let bucket = moto::parameter(config, "/dpc/account/artifacts-bucket").await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
@@ -177,7 +170,7 @@ async fn bucket_keys(config: &aws_config::SdkConfig, prefix: &str) -> Vec<String
     );
     let objects = s3
         .list_objects_v2()
-        .bucket(bucket)
+        .bucket(&bucket)
         .prefix(prefix)
         .send()
         .await
@@ -260,18 +253,13 @@ fn the_case_study_deploys_to_three_accounts_then_redeploys_diffs_and_destroys() 
     runtime.block_on(async {
         // moto applies a state machine update only from `DefinitionString` (dpc sends the
         // `Definition` object), so the update is checked on the stack: its template and status.
-        let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_as("333333333333").await);
-        let template = cfn
-            .get_template()
-            .stack_name("dpc-pipeline-x")
-            .send()
-            .await
-            .expect("template");
-        let body = template.template_body().unwrap_or_default();
+        let config = moto.sdk_as("333333333333").await;
+        let body = moto::template_body(&config, "dpc-pipeline-x").await;
         assert!(
             body.contains("10800") && !body.contains("7200"),
             "3h deployed"
         );
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
         let stack = cfn
             .describe_stacks()
             .stack_name("dpc-pipeline-x")
@@ -392,14 +380,7 @@ fn a_template_over_51200_bytes_goes_through_the_artifacts_bucket() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let config = moto.sdk().await;
-        let cfn = aws_sdk_cloudformation::Client::new(&config);
-        let template = cfn
-            .get_template()
-            .stack_name("dpc-p00")
-            .send()
-            .await
-            .expect("template");
-        let body = template.template_body().unwrap_or_default();
+        let body = moto::template_body(&config, "dpc-p00").await;
         assert!(body.len() > 51_200, "{} bytes", body.len());
         let keys = bucket_keys(&config, "dpc/p00/templates/").await;
         assert_eq!(keys.len(), 1, "{keys:?}");

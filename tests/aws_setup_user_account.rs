@@ -62,24 +62,11 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
 
     runtime.block_on(async {
         let config = moto.sdk().await;
-        let ssm = aws_sdk_ssm::Client::new(&config);
-        let version = ssm
-            .get_parameter()
-            .name("/dpc/account/version")
-            .send()
-            .await
-            .expect("version parameter");
-        assert_eq!(version.parameter().and_then(|p| p.value()), Some("1"));
-        let bus = ssm
-            .get_parameter()
-            .name("/dpc/account/central-event-bus-arn")
-            .send()
-            .await
-            .expect("bus parameter");
+        assert_eq!(moto::parameter(&config, "/dpc/account/version").await, "1");
+        let bus = moto::parameter(&config, "/dpc/account/central-event-bus-arn").await;
         assert!(
-            bus.parameter()
-                .and_then(|p| p.value())
-                .is_some_and(|v| v.ends_with(":999999999999:event-bus/dpc-central"))
+            bus.ends_with(":999999999999:event-bus/dpc-central"),
+            "{bus}"
         );
         let cfn = aws_sdk_cloudformation::Client::new(&config);
         let stacks = cfn
@@ -127,18 +114,7 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
         "{modified:?}"
     );
     runtime.block_on(async {
-        let ssm = aws_sdk_ssm::Client::new(&moto.sdk().await);
-        let bus = ssm
-            .get_parameter()
-            .name("/dpc/account/central-event-bus-arn")
-            .send()
-            .await
-            .expect("bus parameter");
-        let value = bus
-            .parameter()
-            .and_then(|p| p.value())
-            .unwrap_or_default()
-            .to_string();
+        let value = moto::parameter(&moto.sdk().await, "/dpc/account/central-event-bus-arn").await;
         assert!(
             value.contains(":999999999999:"),
             "not executed, so unchanged: {value}"

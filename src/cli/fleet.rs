@@ -68,6 +68,7 @@ struct Account {
     id: String,
     region: String,
     config: SdkConfig,
+    cfn: aws_sdk_cloudformation::Client,
     parameters: BTreeMap<String, String>,
     stacks: BTreeMap<String, StackState>,
 }
@@ -286,6 +287,7 @@ async fn reach(
         id: account.to_string(),
         region: region.to_string(),
         config,
+        cfn,
         parameters,
         stacks,
     })
@@ -427,9 +429,8 @@ async fn one(unit: &Unit, account: &Account, op: Op, term: &Term) -> Report {
 
 async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<Report, String> {
     let started = Instant::now();
-    let cfn = aws_sdk_cloudformation::Client::new(&account.config);
     let deployer = Deployer {
-        cfn: &cfn,
+        cfn: &account.cfn,
         progress: term,
     };
     let known = account.stacks.get(&unit.stack);

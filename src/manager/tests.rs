@@ -172,19 +172,12 @@ fn a_succeeding_twice_before_b_runs_the_child_once_with_the_latest_a() {
         ),
         t("02:00"),
     );
-    let out = m
-        .handle_status(
-            &status(
-                "222222222222",
-                "b",
-                "b1",
-                "SUCCEEDED",
-                t("03:00"),
-                "SCHEDULED",
-            ),
-            t("03:00"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
+        t("03:00"),
+        "SCHEDULED",
+    );
     assert_eq!(out.triggers.len(), 1);
     let arn = &out.triggers[0].detail.upstreams["111111111111"]["local"]["a"].execution_arn;
     assert!(arn.ends_with(":a2"), "{arn}");
@@ -193,31 +186,24 @@ fn a_succeeding_twice_before_b_runs_the_child_once_with_the_latest_a() {
 #[test]
 fn failed_upstream_triggers_only_the_fallback() {
     let mut m = manager_with(MemoryStore::new(), &[X, FALLBACK]);
-    let out = m
-        .handle_status(
-            &status("111111111111", "a", "a1", "FAILED", t("03:20"), "SCHEDULED"),
-            t("03:20"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("111111111111", "a", "a1", "FAILED"),
+        t("03:20"),
+        "SCHEDULED",
+    );
     let targets: Vec<_> = out
         .triggers
         .iter()
         .map(|e| e.detail.target.pipeline.clone())
         .collect();
     assert_eq!(targets, ["fb"]);
-    let out = m
-        .handle_status(
-            &status(
-                "222222222222",
-                "b",
-                "b1",
-                "SUCCEEDED",
-                t("05:20"),
-                "SCHEDULED",
-            ),
-            t("05:20"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
+        t("05:20"),
+        "SCHEDULED",
+    );
     assert!(out.triggers.is_empty(), "x needs a SUCCEEDED a");
 }
 
@@ -245,19 +231,12 @@ fn status_never_moves_backwards_and_reordered_running_is_stale() {
         m.handle_status(&running, t("03:21")).unwrap().disposition,
         Disposition::Stale
     );
-    let out = m
-        .handle_status(
-            &status(
-                "222222222222",
-                "b",
-                "b1",
-                "SUCCEEDED",
-                t("05:20"),
-                "SCHEDULED",
-            ),
-            t("05:20"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
+        t("05:20"),
+        "SCHEDULED",
+    );
     assert_eq!(out.triggers.len(), 1, "a's leaf still holds SUCCEEDED");
 }
 
@@ -291,19 +270,12 @@ fn late_event_for_a_fired_window_triggers_nothing() {
         )
         .unwrap();
     assert_eq!(late.late, ["333333333333/local/x"]);
-    let out = m
-        .handle_status(
-            &status(
-                "222222222222",
-                "b",
-                "b2",
-                "SUCCEEDED",
-                t("06:00"),
-                "SCHEDULED",
-            ),
-            t("06:00"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("222222222222", "b", "b2", "SUCCEEDED"),
+        t("06:00"),
+        "SCHEDULED",
+    );
     assert!(out.triggers.is_empty());
     let history = m.history(&id("333333333333", "x")).unwrap();
     assert!(history.iter().any(|h| h.kind == "LATE"));
@@ -321,12 +293,12 @@ fn manual_runs_count_only_under_propagate() {
         t("01:00"),
         "MANUAL",
     );
-    let out = m
-        .handle_status(
-            &status("222222222222", "b", "b1", "SUCCEEDED", t("02:00"), "RERUN"),
-            t("02:00"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("222222222222", "b", "b1", "SUCCEEDED"),
+        t("02:00"),
+        "RERUN",
+    );
     let targets: Vec<_> = out
         .triggers
         .iter()
@@ -564,19 +536,12 @@ fn lifecycle_follows_the_dependent_runs_and_publishes() {
     );
     let phase = |m: &mut Manager<MemoryStore>| m.status(t("03:00")).unwrap()[0].phase;
     assert_eq!(phase(&mut m), Phase::Running);
-    let out = m
-        .handle_status(
-            &status(
-                "333333333333",
-                "x",
-                "x1",
-                "SUCCEEDED",
-                t("02:30"),
-                "TRIGGERED",
-            ),
-            t("02:30"),
-        )
-        .unwrap();
+    let out = deliver(
+        &mut m,
+        ("333333333333", "x", "x1", "SUCCEEDED"),
+        t("02:30"),
+        "TRIGGERED",
+    );
     assert_eq!(out.refreshes.len(), 1);
     assert_eq!(out.refreshes[0].detail.name, "P");
     assert_eq!(phase(&mut m), Phase::Completed);

@@ -94,6 +94,31 @@ impl Moto {
     }
 }
 
+/// The value of an SSM parameter the `dpc-account` stack writes.
+pub async fn parameter(config: &aws_config::SdkConfig, name: &str) -> String {
+    let out = aws_sdk_ssm::Client::new(config)
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("parameter {name}: {e}"));
+    out.parameter()
+        .and_then(|p| p.value())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The template a stack was deployed with.
+pub async fn template_body(config: &aws_config::SdkConfig, stack: &str) -> String {
+    let out = aws_sdk_cloudformation::Client::new(config)
+        .get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("template of {stack}: {e}"));
+    out.template_body().unwrap_or_default().to_string()
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
