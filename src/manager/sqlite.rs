@@ -151,6 +151,22 @@ impl SqlTx<'_> {
             .map_err(err)?;
         Ok(n == 1)
     }
+
+    /// The JSON `body` of the row `sql` selects by `key`, decoded.
+    fn body<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let body: Option<String> = self
+            .0
+            .prepare_cached(sql)
+            .map_err(err)?
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
 }
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<Run> {
@@ -173,14 +189,7 @@ const RUN_COLUMNS: &str =
 
 impl Tx for SqlTx<'_> {
     fn registration(&self, id: &str) -> Result<Option<Registration>, StoreError> {
-        let body: Option<String> = self
-            .0
-            .prepare_cached("SELECT body FROM registrations WHERE id = ?1")
-            .map_err(err)?
-            .query_row([id], |r| r.get(0))
-            .optional()
-            .map_err(err)?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        self.body("SELECT body FROM registrations WHERE id = ?1", id)
     }
 
     fn put_registration(&mut self, reg: &Registration) -> Result<(), StoreError> {
@@ -310,14 +319,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn state(&self, id: &str) -> Result<Option<DependentState>, StoreError> {
-        let body: Option<String> = self
-            .0
-            .prepare_cached("SELECT body FROM states WHERE pipeline = ?1")
-            .map_err(err)?
-            .query_row([id], |r| r.get(0))
-            .optional()
-            .map_err(err)?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        self.body("SELECT body FROM states WHERE pipeline = ?1", id)
     }
 
     fn put_state(&mut self, id: &str, state: &DependentState) -> Result<(), StoreError> {
