@@ -139,7 +139,7 @@ pub type RefreshEvent = Envelope<DataProductRefresh>;
 mod tests {
     use serde_json::json;
 
-    use crate::schema::SchemaName;
+    use crate::pipeline::schema::SchemaName;
 
     fn valid(schema: SchemaName, event: &serde_json::Value) -> bool {
         jsonschema::validator_for(schema.schema()).is_ok_and(|v| v.is_valid(event))

@@ -1,26 +1,19 @@
 //! dpc: event-driven, cross-account data pipeline orchestration on AWS.
 //!
-//! The library holds the pure core (parsing, validation, compilation, pattern matching,
-//! trigger decisions) and the edges (CLI, AWS, store) that do I/O around it.
+//! Layers run one way: `pipeline` (pipeline.yaml → raw → validate → model) → `compile`
+//! (artifacts) → `deploy` / `manager` / `scenario`. The pure core touches no file system,
+//! network, process or clock; the edges (`cli`, `aws`, the SQLite store, loading files) do, and
+//! pass what they read in. Clippy enforces it (see `clippy.toml` and README's Development).
 
 pub mod aws;
 pub mod cli;
-pub mod codes;
 pub mod compile;
 pub mod cron;
 pub mod deploy;
-pub mod diagnostic;
+pub mod diag;
 pub mod events;
 pub mod manager;
-pub mod model;
 pub mod pattern;
-pub mod project;
-pub mod raw;
-pub mod report;
+pub mod pipeline;
 pub mod scaffold;
 pub mod scenario;
-pub mod schema;
-pub mod source;
-pub mod tree;
-pub mod validate;
-pub mod yaml;

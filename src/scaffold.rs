@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde_json::json;
 
-use crate::schema::SchemaName;
-use crate::validate::values::is_pipeline_name;
+use crate::pipeline::schema::SchemaName;
+use crate::pipeline::validate::values::is_pipeline_name;
 
 /// The kinds of project `create-project` can scaffold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,8 +3,8 @@
 //! optionally data product leaves) and random trigger events, the compiled pattern matched by
 //! dpc's engine agrees with evaluating the condition directly (SPEC §4.2, §4.3, §6.2).
 
-use dpc::compile::{CompileError, Env, pattern};
-use dpc::model::{
+use dpc::compile::{CompileError, Env, trigger_pattern as pattern};
+use dpc::pipeline::model::{
     Compute, Condition, DataProductLeaf, ExecutionLeaf, Operator, Pipeline, Status, Trigger, Window,
 };
 use serde_json::{Map, Value, json};
@@ -227,12 +227,12 @@ fn random_event(rng: &mut Rng, trigger: &Trigger) -> Value {
 
 #[test]
 fn compiled_patterns_agree_with_conditions() {
-    let central = dpc::model::Central {
+    let central = dpc::pipeline::model::Central {
         account: "999999999999".into(),
         region: REGION.into(),
         bus: "dpc-central".into(),
     };
-    let config = dpc::model::Config {
+    let config = dpc::pipeline::model::Config {
         central: Some(central),
         pattern_length_limit: 2048,
         ..Default::default()

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
-use dpc::cli::synth::envs;
-use dpc::cli::validate::{Outcome, collect};
+use dpc::compile::tree::envs;
 use dpc::compile::{self, Compiled, Env};
 use dpc::pattern::Pattern;
+use dpc::pipeline::load::{Validated as Outcome, validate_tree as collect};
 use serde_json::{Value, json};
 
 /// A fixed version, so snapshots do not change with every release.
@@ -40,6 +40,7 @@ fn artifacts(env: &Env, c: &Compiled) -> Vec<(&'static str, String)> {
     compile::artifacts(env, c, &|p: &Path| {
         Some(format!("sha256-of-{}", p.display()))
     })
+    .files
 }
 
 #[test]
@@ -102,7 +103,7 @@ fn pattern_of(outcome: &Outcome, name: &str) -> Pattern {
         .into_iter()
         .find(|e| e.name() == name)
         .expect("pipeline");
-    compile::pattern::compile(&env)
+    compile::trigger_pattern::compile(&env)
         .expect("compiles")
         .expect("has a pattern")
         .engine()

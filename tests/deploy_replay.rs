@@ -13,7 +13,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-use dpc::aws::cloudformation::{DeployOptions, Deployer, Outcome, Progress, Report, StackRequest};
+use dpc::aws::cloudformation::{
+    DeployOptions, Deployer, Progress, Report, StackRequest, StackResult,
+};
 
 /// Collects progress lines; confirms everything.
 #[derive(Default)]
@@ -169,7 +171,7 @@ fn replay(scenario: &str) -> (Report, Vec<String>) {
 #[test]
 fn a_failed_update_reports_the_failing_resource_and_its_reason() {
     let (report, lines) = replay("update-fails-and-rolls-back");
-    let Outcome::Failed { status, reasons } = &report.outcome else {
+    let StackResult::Failed { status, reasons } = &report.outcome else {
         panic!("{report:?}");
     };
     assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE");
@@ -207,7 +209,7 @@ fn a_stack_in_rollback_complete_is_deleted_and_created_again() {
         lines[0].contains("ROLLBACK_COMPLETE") && lines[0].contains("deleted and created again"),
         "{lines:?}"
     );
-    let Outcome::Deployed { outputs } = &report.outcome else {
+    let StackResult::Deployed { outputs } = &report.outcome else {
         panic!("{report:?}");
     };
     assert_eq!(

@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use dpc::deploy::account;
-use dpc::model::Central;
+use dpc::deploy::account_stack as account;
+use dpc::pipeline::model::Central;
 
 #[test]
 fn account_stack_passes_cfn_lint() {

@@ -1,7 +1,7 @@
 //! Committed files that mirror the code must not drift from it: the schemas in `schemas/`
 //! (regenerate with `DPC_UPDATE_SCHEMAS=1 cargo test --test drift`) and README's code table.
 
-use dpc::schema::SchemaName;
+use dpc::pipeline::schema::SchemaName;
 
 #[test]
 fn committed_schemas_match_the_code() {
@@ -53,7 +53,7 @@ fn the_pipeline_schema_is_valid_draft_2020_12_with_descriptions() {
 fn readme_lists_every_diagnostic_code() {
     let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR")))
         .expect("README");
-    for code in dpc::codes::ALL {
+    for code in dpc::diag::codes::ALL {
         assert!(
             readme.contains(&format!("`{}`", code.id)),
             "README does not document {}",

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use dpc::cli::validate::{Outcome, collect};
-use dpc::codes;
-use dpc::report::region;
+use dpc::diag::codes;
+use dpc::diag::report::region;
+use dpc::pipeline::load::{Validated as Outcome, validate_tree as collect};
 
 fn now() -> chrono::NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, 21)

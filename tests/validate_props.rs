@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use dpc::source::SourceFile;
-use dpc::validate::{self, Context};
+use dpc::diag::source::SourceFile;
+use dpc::pipeline::validate::{self, Context};
 use proptest::prelude::*;
 
 const EXAMPLES: &[&str] = &[

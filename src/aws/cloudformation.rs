@@ -63,7 +63,7 @@ pub trait Progress: Sync {
 /// How a stack deployment ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
-pub enum Outcome {
+pub enum StackResult {
     /// The stack already carries this deployment's hash: no change set was made.
     Unchanged,
     /// The change set was empty.
@@ -94,17 +94,17 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl StackResult {
     pub fn is_success(&self) -> bool {
         matches!(
             self,
-            Outcome::Unchanged
-                | Outcome::NoChanges
-                | Outcome::Deployed { .. }
-                | Outcome::Prepared { .. }
-                | Outcome::Previewed
-                | Outcome::Deleted
-                | Outcome::NotDeployed
+            StackResult::Unchanged
+                | StackResult::NoChanges
+                | StackResult::Deployed { .. }
+                | StackResult::Prepared { .. }
+                | StackResult::Previewed
+                | StackResult::Deleted
+                | StackResult::NotDeployed
         )
     }
 }
@@ -119,7 +119,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub outcome: StackResult,
     pub changes: Vec<Change>,
     pub seconds: f64,
 }
@@ -151,7 +151,7 @@ impl Deployer<'_> {
             self.progress.line(&format!("{}: no changes", req.name));
             return Ok(Report::new(
                 &req.name,
-                Outcome::NoChanges,
+                StackResult::NoChanges,
                 Vec::new(),
                 started,
             ));
@@ -162,7 +162,12 @@ impl Deployer<'_> {
             req.name,
             changes::summary(&changes).trim_end()
         ));
-        Ok(Report::new(&req.name, Outcome::Previewed, changes, started))
+        Ok(Report::new(
+            &req.name,
+            StackResult::Previewed,
+            changes,
+            started,
+        ))
     }
 
     /// Deletes a stack and follows it until it is gone; a missing stack is not an error.
@@ -171,8 +176,8 @@ impl Deployer<'_> {
         let outcome = loop {
             let status = self.status(stack).await?;
             match plan::removal(stack, status.as_deref(), wait) {
-                Removal::Absent => break Outcome::NotDeployed,
-                Removal::Refuse { status, help } => break Outcome::Refused { status, help },
+                Removal::Absent => break StackResult::NotDeployed,
+                Removal::Refuse { status, help } => break StackResult::Refused { status, help },
                 Removal::Wait => {
                     self.progress
                         .line(&format!("{stack}: waiting for the operation to end"));
@@ -196,7 +201,7 @@ impl Deployer<'_> {
         &self,
         req: &StackRequest,
         opts: DeployOptions,
-    ) -> Result<(Outcome, Vec<Change>), String> {
+    ) -> Result<(StackResult, Vec<Change>), String> {
         let kind = match self.prepare(&req.name, opts.wait).await? {
             Ok(kind) => kind,
             Err(refused) => return Ok((refused, Vec::new())),
@@ -205,7 +210,7 @@ impl Deployer<'_> {
         let (change_set, changes) = self.create_change_set(req, &name, kind.clone()).await?;
         let Some(changes) = changes else {
             self.progress.line(&format!("{}: no changes", req.name));
-            return Ok((Outcome::NoChanges, Vec::new()));
+            return Ok((StackResult::NoChanges, Vec::new()));
         };
         self.progress.line(&format!(
             "{}: {} change set {name}\n{}",
@@ -214,10 +219,10 @@ impl Deployer<'_> {
             changes::summary(&changes).trim_end()
         ));
         if opts.no_execute {
-            return Ok((Outcome::Prepared { change_set: name }, changes));
+            return Ok((StackResult::Prepared { change_set: name }, changes));
         }
         if !opts.yes && !self.confirmed(&req.name, &change_set).await? {
-            return Ok((Outcome::NotConfirmed, changes));
+            return Ok((StackResult::NotConfirmed, changes));
         }
         let since =
             aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
@@ -237,7 +242,7 @@ impl Deployer<'_> {
         &self,
         stack: &str,
         wait: bool,
-    ) -> Result<Result<ChangeSetType, Outcome>, String> {
+    ) -> Result<Result<ChangeSetType, StackResult>, String> {
         loop {
             let status = self.status(stack).await?;
             match plan::decide(stack, status.as_deref(), wait) {
@@ -256,7 +261,7 @@ impl Deployer<'_> {
                         .await?;
                 }
                 Action::Refuse { status, help } => {
-                    return Ok(Err(Outcome::Refused { status, help }));
+                    return Ok(Err(StackResult::Refused { status, help }));
                 }
             }
         }
@@ -395,7 +400,7 @@ impl Deployer<'_> {
         &self,
         stack: &str,
         since: aws_sdk_cloudformation::primitives::DateTime,
-    ) -> Result<Outcome, String> {
+    ) -> Result<StackResult, String> {
         let started = Instant::now();
         let mut seen = HashSet::new();
         let mut failures = Vec::new();
@@ -445,12 +450,12 @@ impl Deployer<'_> {
         }
     }
 
-    async fn settled(&self, stack: &str, status: String, reasons: Vec<String>) -> Outcome {
+    async fn settled(&self, stack: &str, status: String, reasons: Vec<String>) -> StackResult {
         if status == "DELETE_COMPLETE" {
-            return Outcome::Deleted;
+            return StackResult::Deleted;
         }
         if status != "CREATE_COMPLETE" && status != "UPDATE_COMPLETE" {
-            return Outcome::Failed {
+            return StackResult::Failed {
                 status,
                 reasons: changes::root_causes(reasons),
             };
@@ -473,12 +478,17 @@ impl Deployer<'_> {
                 .unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        Outcome::Deployed { outputs }
+        StackResult::Deployed { outputs }
     }
 }
 
 impl Report {
-    pub fn new(stack: &str, outcome: Outcome, changes: Vec<Change>, started: Instant) -> Report {
+    pub fn new(
+        stack: &str,
+        outcome: StackResult,
+        changes: Vec<Change>,
+        started: Instant,
+    ) -> Report {
         Report {
             stack: stack.to_string(),
             account: None,

@@ -68,6 +68,29 @@ pub async fn config_for(options: &Options, access: &Access, region: Option<&str>
     }
 }
 
+/// Reaches `account` in `region` as `access` says, and checks that credentials other than the
+/// caller's really are for that account (a wrong role or profile in dpc.yaml).
+pub async fn reach(
+    options: &Options,
+    account: &str,
+    region: Option<&str>,
+    access: &Access,
+) -> Result<SdkConfig, String> {
+    let config = config_for(options, access, region).await;
+    if *access != Access::Caller {
+        let actual = caller_account(&config)
+            .await
+            .map_err(|e| format!("account {account} via {}: {e}", access.describe()))?;
+        if actual != account {
+            return Err(format!(
+                "{} gives credentials for account {actual}, not {account}: fix `accounts` in dpc.yaml",
+                access.describe()
+            ));
+        }
+    }
+    Ok(config)
+}
+
 /// An S3 client; path-style addressing when an endpoint is given (emulators have no
 /// per-bucket host names).
 pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {

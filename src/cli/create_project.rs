@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{GlobalArgs, OutputFormat, exit};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, outln};
 use crate::scaffold::{self, Template};
 
 #[derive(Debug, Args)]
@@ -20,36 +20,29 @@ pub struct CreateProjectArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub fn run(args: &CreateProjectArgs, global: &GlobalArgs) -> u8 {
+pub fn run(args: &CreateProjectArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let dir = args
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
-    match scaffold::create(&dir, &args.name, args.template) {
-        Ok(files) => {
-            if global.output == OutputFormat::Json {
-                let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"created": dir.display().to_string(), "files": list})
-                );
-            } else if !global.quiet {
-                eprintln!(
-                    "created {} ({} files); next: dpc validate {}",
-                    dir.display(),
-                    files.len(),
-                    dir.display()
-                );
-            }
-            exit::SUCCESS
+    let files = scaffold::create(&dir, &args.name, args.template).map_err(|e| match e {
+        scaffold::ScaffoldError::InvalidName(_) | scaffold::ScaffoldError::Exists(_) => {
+            Error::failed(e.to_string())
         }
-        Err(e @ (scaffold::ScaffoldError::InvalidName(_) | scaffold::ScaffoldError::Exists(_))) => {
-            eprintln!("error: {e}");
-            exit::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::ERROR
-        }
+        _ => Error::usage(e.to_string()),
+    })?;
+    if global.output == OutputFormat::Json {
+        let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        outln(
+            &serde_json::json!({"created": dir.display().to_string(), "files": list}).to_string(),
+        )?;
+    } else if !global.quiet {
+        eprintln!(
+            "created {} ({} files); next: dpc validate {}",
+            dir.display(),
+            files.len(),
+            dir.display()
+        );
     }
+    Ok(ExitStatus::Success)
 }

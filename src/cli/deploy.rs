@@ -1,13 +1,23 @@
 //! `dpc deploy`: compiles the pipelines and deploys each one's stack to its own account
-//! through change sets (see `fleet` for the run over many stacks).
+//! through change sets. Also the shared front of `diff` and `destroy`: validate, compile, run
+//! the operation over every stack (`deploy::fleet`), print the summary and the reports.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
 
 use clap::Args;
 
-use super::fleet::{self, Op};
-use super::{GlobalArgs, exit};
-use crate::aws::cloudformation::DeployOptions;
+use super::term::{Term, aws_options, print_reports, require_terminal, runtime};
+use super::validate::validated;
+use super::{Error, ExitStatus, GlobalArgs};
+use crate::aws::cloudformation::{DeployOptions, Report};
+use crate::compile::tree::compile_tree;
+use crate::deploy::fleet::{self, Op, SharedProgress};
+use crate::pipeline::load::script_sha256;
+
+/// What to say when a prompt is needed and there is no terminal.
+pub const PASS_YES: &str = "pass --yes to go ahead without asking (or, for deploy, --no-execute to only create and show the change sets)";
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -30,10 +40,9 @@ pub struct DeployArgs {
     pub force: bool,
 }
 
-pub fn run(args: &DeployArgs, global: &GlobalArgs) -> u8 {
-    if !args.yes && !args.no_execute && !fleet::interactive() {
-        eprintln!("error: {}", fleet::NO_TERMINAL);
-        return exit::ERROR;
+pub fn run(args: &DeployArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    if !args.yes && !args.no_execute {
+        require_terminal(PASS_YES)?;
     }
     let options = DeployOptions {
         yes: args.yes,
@@ -49,5 +58,40 @@ pub fn run(args: &DeployArgs, global: &GlobalArgs) -> u8 {
         options,
         force: args.force,
     };
-    fleet::run(&args.paths, op, concurrency, global)
+    run_fleet(&args.paths, op, concurrency, global).map(|(status, _)| status)
+}
+
+/// Validates and compiles the tree under `paths`, runs `op` over its stacks and prints the
+/// outcome; gives the exit status with each stack's report.
+pub fn run_fleet(
+    paths: &[PathBuf],
+    op: Op,
+    concurrency: usize,
+    global: &GlobalArgs,
+) -> Result<(ExitStatus, Vec<Report>), Error> {
+    let tree = validated(paths, global)?;
+    let built =
+        compile_tree(&tree, env!("CARGO_PKG_VERSION"), &script_sha256).map_err(Error::failed)?;
+    let units = fleet::units(&built);
+    if units.is_empty() {
+        return Err(Error::usage("no valid pipeline found"));
+    }
+    let runtime = runtime()?;
+    let term = Arc::new(Term::new(global.quiet));
+    let progress: SharedProgress = term.clone();
+    let started = Instant::now();
+    let result = runtime.block_on(fleet::run(
+        units,
+        op,
+        concurrency,
+        &aws_options(global),
+        &progress,
+    ));
+    term.finish();
+    let reports = result.map_err(Error::failed)?;
+    if !global.quiet {
+        eprintln!("{}", fleet::summary(op, &reports, started.elapsed()));
+    }
+    let status = print_reports(&reports, global)?;
+    Ok((status, reports))
 }

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::fleet::{self, Op};
-use super::{GlobalArgs, exit};
+use super::deploy::{PASS_YES, run_fleet};
+use super::term::require_terminal;
+use super::{Error, ExitStatus, GlobalArgs};
+use crate::deploy::fleet::Op;
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -23,14 +25,13 @@ pub struct DestroyArgs {
     pub wait: bool,
 }
 
-pub fn run(args: &DestroyArgs, global: &GlobalArgs) -> u8 {
-    if !args.yes && !fleet::interactive() {
-        eprintln!("error: {}", fleet::NO_TERMINAL);
-        return exit::ERROR;
+pub fn run(args: &DestroyArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    if !args.yes {
+        require_terminal(PASS_YES)?;
     }
     let op = Op::Destroy {
         yes: args.yes,
         wait: args.wait,
     };
-    fleet::run(&args.paths, op, usize::from(args.concurrency), global)
+    run_fleet(&args.paths, op, usize::from(args.concurrency), global).map(|(status, _)| status)
 }

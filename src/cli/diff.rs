@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::fleet::{self, Op};
-use super::{GlobalArgs, exit};
-use crate::aws::cloudformation::Outcome;
+use super::deploy::run_fleet;
+use super::{Error, ExitStatus, GlobalArgs};
+use crate::aws::cloudformation::StackResult;
+use crate::deploy::fleet::Op;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -25,16 +26,15 @@ pub struct DiffArgs {
     pub force: bool,
 }
 
-pub fn run(args: &DiffArgs, global: &GlobalArgs) -> u8 {
+pub fn run(args: &DiffArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let op = Op::Diff { force: args.force };
-    let (code, reports) =
-        fleet::run_collect(&args.paths, op, usize::from(args.concurrency), global);
+    let (status, reports) = run_fleet(&args.paths, op, usize::from(args.concurrency), global)?;
     let changed = reports
         .iter()
-        .any(|r| matches!(r.outcome, Outcome::Previewed));
-    if code == exit::SUCCESS && args.exit_code && changed {
-        exit::FAILURE
+        .any(|r| matches!(r.outcome, StackResult::Previewed));
+    if status == ExitStatus::Success && args.exit_code && changed {
+        Ok(ExitStatus::Failure)
     } else {
-        code
+        Ok(status)
     }
 }

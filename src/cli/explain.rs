@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::Args;
 
-use super::synth::{envs, load_valid};
-use super::{GlobalArgs, OutputFormat, exit};
-use crate::compile::{self, explain::explain};
+use super::validate::validated;
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
+use crate::compile::explain::explain;
+use crate::compile::tree::compile_tree;
+use crate::pipeline::load::script_sha256;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -17,34 +19,25 @@ pub struct ExplainArgs {
     pub paths: Vec<PathBuf>,
 }
 
-pub fn run(args: &ExplainArgs, global: &GlobalArgs) -> u8 {
-    let outcome = match load_valid(&args.paths, global) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+pub fn run(args: &ExplainArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let tree = validated(&args.paths, global)?;
+    let built =
+        compile_tree(&tree, env!("CARGO_PKG_VERSION"), &script_sha256).map_err(Error::failed)?;
     let now = Utc::now().naive_utc();
-    let mut explanations = Vec::new();
-    for env in envs(&outcome, env!("CARGO_PKG_VERSION")) {
-        match compile::compile(&env) {
-            Ok(compiled) => explanations.push(explain(&env, &compiled, now)),
-            Err(e) => {
-                eprintln!("error: {}: {e}", env.pipeline.file.display());
-                return exit::FAILURE;
-            }
-        }
-    }
+    let explanations: Vec<_> = built
+        .iter()
+        .map(|b| explain(&b.env, &b.compiled, now))
+        .collect();
     match global.output {
-        OutputFormat::Json => match serde_json::to_string_pretty(&explanations) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::ERROR;
-            }
-        },
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&explanations)
+                .map_err(|e| Error::usage(format!("internal error: {e}")))?;
+            outln(&text)?;
+        }
         OutputFormat::Human => {
             let texts: Vec<String> = explanations.iter().map(ToString::to_string).collect();
-            print!("{}", texts.join("\n"));
+            out(&texts.join("\n"))?;
         }
     }
-    exit::SUCCESS
+    Ok(ExitStatus::Success)
 }

@@ -1,6 +1,9 @@
-//! Command-line interface: clap definitions and dispatch. Reads argv, writes data to stdout
-//! and diagnostics/progress to stderr, and maps outcomes to the documented exit codes.
+//! Command-line interface: reads argv, runs a command, writes data to stdout and
+//! diagnostics/progress to stderr. Commands return `Result<ExitStatus, Error>`; [`run`] is
+//! the one place that prints an error (`error: …` with `hint:` lines, see STYLE.md) and maps
+//! it to an exit code. The only module that may print (clippy `print_stdout`/`print_stderr`).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,26 +12,18 @@ pub mod create_project;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
-pub mod edge;
+pub mod error;
 pub mod explain;
-pub mod fleet;
 pub mod schema;
 pub mod setup_user_account;
 pub mod status;
 pub mod synth;
+pub mod term;
 pub mod test;
 pub mod test_event;
 pub mod validate;
 
-/// Exit codes, stable and documented in README.
-pub mod exit {
-    /// The command succeeded (a deploy with no changes is a success).
-    pub const SUCCESS: u8 = 0;
-    /// The command's check or operation failed (invalid pipeline, no match, failed deploy).
-    pub const FAILURE: u8 = 1;
-    /// Usage error, unreadable input or internal fault.
-    pub const ERROR: u8 = 2;
-}
+pub use error::{Error, ExitStatus};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,13 +77,12 @@ pub enum ColorChoice {
 impl GlobalArgs {
     /// Colours on stderr: `always`, or `auto` on a terminal without `NO_COLOR`.
     pub fn color_enabled(&self) -> bool {
-        use std::io::IsTerminal;
         match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                    && term::stderr_is_terminal()
             }
         }
     }
@@ -128,26 +122,47 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() {
-                exit::ERROR
+            let status = if err.use_stderr() {
+                ExitStatus::Error
             } else {
-                exit::SUCCESS
-            });
+                ExitStatus::Success
+            };
+            return status.into();
         }
     };
-    let code = match cli.command {
-        Command::CreateProject(args) => create_project::run(&args, &cli.global),
-        Command::Validate(args) => validate::run(&args, &cli.global),
-        Command::SetupUserAccount(args) => setup_user_account::run(&args, &cli.global),
+    match dispatch(cli.command, &cli.global) {
+        Ok(status) => status.into(),
+        Err(err) => err.report(),
+    }
+}
+
+fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    match command {
+        Command::CreateProject(args) => create_project::run(&args, global),
+        Command::Validate(args) => validate::run(&args, global),
+        Command::SetupUserAccount(args) => setup_user_account::run(&args, global),
         Command::Schema(args) => schema::run(&args),
-        Command::TestEvent(args) => test_event::run(&args, &cli.global),
-        Command::Synth(args) => synth::run(&args, &cli.global),
-        Command::Explain(args) => explain::run(&args, &cli.global),
-        Command::Test(args) => test::run(&args, &cli.global),
-        Command::Status(args) => status::run(&args, &cli.global),
-        Command::Deploy(args) => deploy::run(&args, &cli.global),
-        Command::Diff(args) => diff::run(&args, &cli.global),
-        Command::Destroy(args) => destroy::run(&args, &cli.global),
-    };
-    ExitCode::from(code)
+        Command::TestEvent(args) => test_event::run(&args, global),
+        Command::Synth(args) => synth::run(&args, global),
+        Command::Explain(args) => explain::run(&args, global),
+        Command::Test(args) => test::run(&args, global),
+        Command::Status(args) => status::run(&args, global),
+        Command::Deploy(args) => deploy::run(&args, global),
+        Command::Diff(args) => diff::run(&args, global),
+        Command::Destroy(args) => destroy::run(&args, global),
+    }
+}
+
+/// Writes data to stdout. A closed stdout (`dpc … | head`) ends the command as a success.
+pub fn out(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::from_stdout)
+}
+
+/// Writes one line of data to stdout (see [`out`]).
+pub fn outln(text: &str) -> Result<(), Error> {
+    out(&format!("{text}\n"))
 }

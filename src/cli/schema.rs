@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::exit;
-use crate::schema::SchemaName;
+use super::{Error, ExitStatus, out};
+use crate::pipeline::schema::SchemaName;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -11,20 +11,13 @@ pub struct SchemaArgs {
     pub name: Option<String>,
 }
 
-pub fn run(args: &SchemaArgs) -> u8 {
+pub fn run(args: &SchemaArgs) -> Result<ExitStatus, Error> {
     let name = args.name.as_deref().unwrap_or("pipeline");
-    match SchemaName::parse(name) {
-        Some(schema) => {
-            print!("{}", schema.render());
-            exit::SUCCESS
-        }
-        None => {
-            let known: Vec<&str> = SchemaName::ALL.iter().map(|s| s.name()).collect();
-            eprintln!(
-                "error: unknown schema `{name}`; known: {}",
-                known.join(", ")
-            );
-            exit::ERROR
-        }
-    }
+    let Some(schema) = SchemaName::parse(name) else {
+        let known: Vec<&str> = SchemaName::ALL.iter().map(|s| s.name()).collect();
+        return Err(Error::usage(format!("unknown schema `{name}`"))
+            .hint(format!("known schemas: {}", known.join(", "))));
+    };
+    out(&schema.render())?;
+    Ok(ExitStatus::Success)
 }

@@ -1,4 +1,4 @@
-//! `dpc setup-user-account`: deploys (or prints) the versioned `dpc-account` stack of SPEC §5.2
+//! `dpc setup-user-account`: deploys (or prints) the versioned per-account stack `dpc-account`
 //! in the credentials' account, or in each `--account` reached as dpc.yaml says.
 
 use std::collections::BTreeMap;
@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::Value;
 
-use super::edge::{Term, aws_options, print_reports, runtime};
-use super::{GlobalArgs, exit};
+use super::deploy::PASS_YES;
+use super::term::{Term, aws_options, print_reports, require_terminal, runtime};
+use super::{Error, ExitStatus, GlobalArgs, out};
 use crate::aws::{
     self,
     cloudformation::{DeployOptions, Deployer, Progress, Report, StackRequest},
 };
 use crate::compile::{template::NO_REGISTRATION, to_pretty};
-use crate::deploy::{account, target};
-use crate::model::{AccountAccess, Central, Config};
+use crate::deploy::{account_stack as account, target};
+use crate::pipeline::model::{AccountAccess, Central, Config};
 
 #[derive(Debug, Args)]
 pub struct SetupUserAccountArgs {
@@ -50,17 +51,16 @@ pub struct SetupUserAccountArgs {
     pub wait: bool,
 }
 
-fn config(args: &SetupUserAccountArgs) -> Result<Option<Config>, String> {
-    crate::project::find_config(&args.config_dir)
-        .map(|path| super::edge::load_config(&path))
+fn config(args: &SetupUserAccountArgs) -> Result<Option<Config>, Error> {
+    let today = chrono::Utc::now().date_naive();
+    crate::pipeline::load::find_config(&args.config_dir)
+        .map(|path| crate::pipeline::load::load_config(&path, today))
         .transpose()
+        .map_err(Error::usage)
 }
 
 /// The central account from the flags, else from dpc.yaml; `None` leaves it a stack parameter.
-fn central(
-    args: &SetupUserAccountArgs,
-    config: Option<&Config>,
-) -> Result<Option<Central>, String> {
+fn central(args: &SetupUserAccountArgs, config: Option<&Config>) -> Result<Option<Central>, Error> {
     match (&args.central_account, &args.central_region) {
         (Some(account), Some(region)) => Ok(Some(Central {
             account: account.clone(),
@@ -68,35 +68,26 @@ fn central(
             bus: "dpc-central".into(),
         })),
         (None, None) => Ok(config.and_then(|c| c.central.clone())),
-        _ => Err("give both --central-account and --central-region, or neither".into()),
+        _ => Err(Error::usage(
+            "give both --central-account and --central-region, or neither",
+        )),
     }
 }
 
-pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> u8 {
-    let (config, central) = match config(args).and_then(|c| {
-        let central = central(args, c.as_ref())?;
-        Ok((c, central))
-    }) {
-        Ok(found) => found,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::ERROR;
-        }
-    };
+pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let config = config(args)?;
+    let central = central(args, config.as_ref())?;
     let template = account::template(central.as_ref());
     if args.print_template {
-        print!("{}", to_pretty(&template));
-        return exit::SUCCESS;
+        out(&to_pretty(&template))?;
+        return Ok(ExitStatus::Success);
     }
     if central.is_none() {
-        eprintln!(
-            "error: the central account is unknown: set `central` in dpc.yaml or pass --central-account and --central-region"
-        );
-        return exit::ERROR;
+        return Err(Error::usage("the central account is unknown")
+            .hint("set `central` in dpc.yaml or pass --central-account and --central-region"));
     }
-    if !args.yes && !args.no_execute && !super::fleet::interactive() {
-        eprintln!("error: {}", super::fleet::NO_TERMINAL);
-        return exit::ERROR;
+    if !args.yes && !args.no_execute {
+        require_terminal(PASS_YES)?;
     }
     let parameters = if args.no_registration {
         vec![(
@@ -135,14 +126,8 @@ fn deploy(
     targets: &Targets,
     options: DeployOptions,
     global: &GlobalArgs,
-) -> u8 {
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+) -> Result<ExitStatus, Error> {
+    let runtime = runtime()?;
     let term = Term::new(global.quiet);
     let request = StackRequest {
         name: account::STACK_NAME.into(),
@@ -151,48 +136,45 @@ fn deploy(
         parameters,
         tags: vec![("dpc:version".into(), env!("CARGO_PKG_VERSION").into())],
     };
-    let result = runtime.block_on(async {
-        let aws_options = aws_options(global);
-        let base = aws::config(&aws_options).await;
-        let caller = aws::caller_account(&base).await?;
-        let ids = if targets.accounts.is_empty() {
-            vec![caller.clone()]
-        } else {
-            targets.accounts.to_vec()
-        };
-        let mut reports: Vec<Report> = Vec::new();
-        for id in ids {
-            let access = target::access(&id, &caller, targets.access)?;
-            let config = aws::config_for(&aws_options, &access, targets.region).await;
-            if access != target::Access::Caller && aws::caller_account(&config).await? != id {
-                return Err(format!(
-                    "the credentials dpc.yaml gives for {id} are for another account"
-                ));
-            }
-            let region = config.region().map(|r| r.to_string());
-            term.line(&format!(
-                "account {id}, region {}",
-                region.as_deref().unwrap_or("(none)")
-            ));
-            let cfn = aws_sdk_cloudformation::Client::new(&config);
-            let mut report = Deployer {
-                cfn: &cfn,
-                progress: &term,
-            }
-            .deploy(&request, options)
-            .await?;
-            report.account = Some(id);
-            report.region = region;
-            reports.push(report);
-        }
-        Ok::<_, String>(reports)
-    });
+    let result = runtime.block_on(deploy_each(&request, targets, options, global, &term));
     term.finish();
-    match result {
-        Ok(reports) => print_reports(&reports, global),
-        Err(message) => {
-            eprintln!("error: {message}");
-            exit::FAILURE
+    print_reports(&result.map_err(Error::failed)?, global)
+}
+
+async fn deploy_each(
+    request: &StackRequest,
+    targets: &Targets<'_>,
+    options: DeployOptions,
+    global: &GlobalArgs,
+    term: &Term,
+) -> Result<Vec<Report>, String> {
+    let aws_options = aws_options(global);
+    let base = aws::config(&aws_options).await;
+    let caller = aws::caller_account(&base).await?;
+    let ids = if targets.accounts.is_empty() {
+        vec![caller.clone()]
+    } else {
+        targets.accounts.to_vec()
+    };
+    let mut reports: Vec<Report> = Vec::new();
+    for id in ids {
+        let access = target::access(&id, &caller, targets.access)?;
+        let config = aws::reach(&aws_options, &id, targets.region, &access).await?;
+        let region = config.region().map(|r| r.to_string());
+        term.line(&format!(
+            "account {id}, region {}",
+            region.as_deref().unwrap_or("(none)")
+        ));
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let mut report = Deployer {
+            cfn: &cfn,
+            progress: term,
         }
+        .deploy(request, options)
+        .await?;
+        report.account = Some(id);
+        report.region = region;
+        reports.push(report);
     }
+    Ok(reports)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{GlobalArgs, OutputFormat, exit};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::manager::runlog::{format_time, parse_time};
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::{Manager, PipelineStatus};
@@ -25,51 +25,39 @@ pub struct StatusArgs {
     pub at: Option<String>,
 }
 
-pub fn run(args: &StatusArgs, global: &GlobalArgs) -> u8 {
-    match collect(args) {
-        Ok(rows) => {
-            match global.output {
-                OutputFormat::Json => {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&rows).unwrap_or_default()
-                    )
-                }
-                OutputFormat::Human => print!("{}", table(&rows)),
-            }
-            if rows.is_empty() && args.name.is_some() {
-                eprintln!(
-                    "error: no registered pipeline is named `{}`",
-                    args.name.as_deref().unwrap_or_default()
-                );
-                return exit::FAILURE;
-            }
-            exit::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::ERROR
-        }
+pub fn run(args: &StatusArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let rows = collect(args)?;
+    match global.output {
+        OutputFormat::Json => outln(&serde_json::to_string_pretty(&rows).unwrap_or_default())?,
+        OutputFormat::Human => out(&table(&rows))?,
     }
+    if let (true, Some(name)) = (rows.is_empty(), &args.name) {
+        return Err(Error::failed(format!(
+            "no registered pipeline is named `{name}`"
+        )));
+    }
+    Ok(ExitStatus::Success)
 }
 
-fn collect(args: &StatusArgs) -> Result<Vec<PipelineStatus>, String> {
+fn collect(args: &StatusArgs) -> Result<Vec<PipelineStatus>, Error> {
     if !args.store.is_file() {
-        return Err(format!(
-            "no store at {} (create one with `dpc test --store {} SCENARIO`, or name it with --store)",
-            args.store.display(),
-            args.store.display()
-        ));
+        return Err(
+            Error::usage(format!("no store at {}", args.store.display())).hint(format!(
+                "create one with `dpc test --store {} SCENARIO`, or name it with --store",
+                args.store.display()
+            )),
+        );
     }
     let now = match &args.at {
-        Some(text) => {
-            parse_time(text).ok_or_else(|| format!("--at: `{text}` is not an RFC 3339 time"))?
-        }
+        Some(text) => parse_time(text)
+            .ok_or_else(|| Error::usage(format!("--at: `{text}` is not an RFC 3339 time")))?,
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let store = SqliteStore::open(&args.store).map_err(|e| e.to_string())?;
+    let store = SqliteStore::open(&args.store).map_err(|e| Error::usage(e.to_string()))?;
     let mut manager = Manager::new(store);
-    let rows = manager.status(now).map_err(|e| e.to_string())?;
+    let rows = manager
+        .status(now)
+        .map_err(|e| Error::usage(e.to_string()))?;
     Ok(rows
         .into_iter()
         .filter(|r| args.name.as_deref().is_none_or(|n| n == r.pipeline.name))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::json;
 
-use super::{GlobalArgs, OutputFormat, exit};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::manager::sqlite::SqliteStore;
 use crate::scenario::{self, run::ScenarioResult};
 
@@ -29,7 +29,7 @@ struct Broken {
     errors: Vec<String>,
 }
 
-pub fn run(args: &TestArgs, global: &GlobalArgs) -> u8 {
+pub fn run(args: &TestArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let roots = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -37,44 +37,41 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> u8 {
     };
     let mut files = Vec::new();
     for root in &roots {
-        if let Err(e) = find(root, &mut files) {
-            eprintln!("error: {}: {e}", root.display());
-            return exit::ERROR;
-        }
+        find(root, &mut files).map_err(|e| Error::usage(format!("{}: {e}", root.display())))?;
     }
     if files.is_empty() {
         let shown: Vec<String> = roots.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("error: no *{SCENARIO_SUFFIX} found in {}", shown.join(", "));
-        return exit::ERROR;
+        return Err(Error::usage(format!(
+            "no *{SCENARIO_SUFFIX} found in {}",
+            shown.join(", ")
+        )));
     }
     if args.store.is_some() && files.len() > 1 {
-        eprintln!(
-            "error: --store keeps the state of one scenario; {} were found",
+        return Err(Error::usage(format!(
+            "--store keeps the state of one scenario; {} were found",
             files.len()
-        );
-        return exit::ERROR;
+        ))
+        .hint("name one scenario file"));
     }
     let (results, broken) = run_all(&files, args.store.as_deref());
     match global.output {
-        OutputFormat::Json => println!("{}", json_report(&results, &broken)),
-        OutputFormat::Human if !results.is_empty() => {
-            print!("{}", human_report(&results, global.quiet))
-        }
+        OutputFormat::Json => outln(&json_report(&results, &broken))?,
+        OutputFormat::Human if !results.is_empty() => out(&human_report(&results, global.quiet))?,
         OutputFormat::Human => {}
     }
     for b in &broken {
         for e in &b.errors {
             eprintln!("error: {e}");
         }
-        eprintln!("error: scenario {} could not be run", b.file.display());
     }
-    if !broken.is_empty() {
-        exit::ERROR
-    } else if results.iter().all(|r| r.passed) {
-        exit::SUCCESS
-    } else {
-        exit::FAILURE
+    if let Some(first) = broken.first() {
+        return Err(Error::usage(format!(
+            "{} scenario(s) could not be run, the first {}",
+            broken.len(),
+            first.file.display()
+        )));
     }
+    Ok(ExitStatus::check(results.iter().all(|r| r.passed)))
 }
 
 fn run_all(files: &[PathBuf], store: Option<&Path>) -> (Vec<ScenarioResult>, Vec<Broken>) {

@@ -10,9 +10,10 @@ use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 
-use super::{GlobalArgs, OutputFormat, exit};
-use crate::compile::{Env, pattern};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
+use crate::compile::{Env, trigger_pattern};
 use crate::pattern::{BranchReport, DEFAULT_MAX_LENGTH, Event, Explanation, Pattern};
+use crate::pipeline::load::validate_tree;
 
 #[derive(Debug, Args)]
 pub struct TestEventArgs {
@@ -37,31 +38,27 @@ pub struct TestEventArgs {
     pub format: Option<OutputFormat>,
 }
 
-/// Returns the process exit code (0 match, 1 no match, 2 invalid input).
-pub fn run(args: &TestEventArgs, global: &GlobalArgs) -> u8 {
-    match evaluate(args, global) {
-        Ok(matched) if matched => exit::SUCCESS,
-        Ok(_) => exit::FAILURE,
-        Err(reason) => {
-            eprintln!("error: {reason}");
-            exit::ERROR
-        }
-    }
+/// 0 match, 1 no match, 2 invalid input.
+pub fn run(args: &TestEventArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    evaluate(args, global).map(ExitStatus::check)
 }
 
-/// Reads, matches and prints; `Err` is the reason the input is unusable.
-fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, String> {
+/// Reads, matches and prints.
+fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, Error> {
     let pattern_text = match (&args.pattern, &args.pipeline) {
         (Some(p), _) if p == "-" && args.event == "-" => {
-            return Err("only one of --pattern and --event can be read from stdin ('-')".into());
+            return Err(Error::usage(
+                "only one of --pattern and --event can be read from stdin (`-`)",
+            ));
         }
         (Some(p), _) => read_input(p, "pattern")?,
         (None, Some(path)) => pipeline_pattern(path)?,
-        (None, None) => return Err("give --pattern or --pipeline".into()),
+        (None, None) => return Err(Error::usage("give --pattern or --pipeline")),
     };
-    let pattern = Pattern::parse(&pattern_text).map_err(|e| format!("invalid pattern: {e}"))?;
+    let pattern =
+        Pattern::parse(&pattern_text).map_err(|e| Error::usage(format!("invalid pattern: {e}")))?;
     let event_text = read_input(&args.event, "event")?;
-    let event = Event::parse(event_text).map_err(|e| e.to_string())?;
+    let event = Event::parse(event_text).map_err(|e| Error::usage(e.to_string()))?;
     if let (Err(size), false) = (pattern.check_size(DEFAULT_MAX_LENGTH), global.quiet) {
         eprintln!("warning: EventBridge would reject this pattern: {size}");
     }
@@ -69,18 +66,19 @@ fn evaluate(args: &TestEventArgs, global: &GlobalArgs) -> Result<bool, String> {
     let matched = if args.explain {
         let explanation = pattern.explain(&event);
         match format {
-            OutputFormat::Human => print!("{explanation}"),
-            OutputFormat::Json => println!(
-                "{}",
-                json_result(&pattern, Some(&explanation), explanation.matched)
-            ),
+            OutputFormat::Human => out(&explanation.to_string())?,
+            OutputFormat::Json => outln(&json_result(
+                &pattern,
+                Some(&explanation),
+                explanation.matched,
+            ))?,
         }
         explanation.matched
     } else {
         let matched = pattern.matches(&event);
         match format {
-            OutputFormat::Human => println!("{}", if matched { "match" } else { "no match" }),
-            OutputFormat::Json => println!("{}", json_result(&pattern, None, matched)),
+            OutputFormat::Human => outln(if matched { "match" } else { "no match" })?,
+            OutputFormat::Json => outln(&json_result(&pattern, None, matched))?,
         }
         matched
     };
@@ -110,52 +108,47 @@ fn json_result(pattern: &Pattern, explanation: Option<&Explanation>, matched: bo
 
 /// `-` is stdin; text starting with `{` or `[` is inline JSON; an existing file is read;
 /// anything else is taken as inline text (and its parse error reported).
-fn read_input(arg: &str, what: &str) -> Result<String, String> {
+fn read_input(arg: &str, what: &str) -> Result<String, Error> {
     if arg == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read the {what} from stdin: {e}"))?;
+            .map_err(|e| Error::usage(format!("cannot read the {what} from stdin: {e}")))?;
         return Ok(text);
     }
     let trimmed = arg.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') || !Path::new(arg).is_file() {
         return Ok(arg.to_string());
     }
-    std::fs::read_to_string(arg).map_err(|e| format!("cannot read the {what} file {arg}: {e}"))
+    std::fs::read_to_string(arg)
+        .map_err(|e| Error::usage(format!("cannot read the {what} file {arg}: {e}")))
 }
 
 /// The compiled trigger pattern of the one valid pipeline at `path`.
-fn pipeline_pattern(path: &Path) -> Result<String, String> {
-    let outcome = super::validate::collect(&[path.to_path_buf()], Utc::now().naive_utc())?;
-    let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
+fn pipeline_pattern(path: &Path) -> Result<String, Error> {
+    let tree = validate_tree(&[path.to_path_buf()], Utc::now().naive_utc())?;
+    let errors = tree.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
-        return Err(format!(
-            "{} has {errors} error(s); run `dpc validate {}`",
-            path.display(),
-            path.display()
-        ));
+        return Err(
+            Error::usage(format!("{} has {errors} error(s)", path.display()))
+                .hint(format!("run `dpc validate {}`", path.display())),
+        );
     }
-    let loaded = &outcome.loaded;
-    let [unit] = loaded.units.as_slice() else {
-        return Err(format!(
+    let pipelines: Vec<_> = tree.pipelines().collect();
+    let [(pipeline, config)] = pipelines.as_slice() else {
+        return Err(Error::usage(format!(
             "--pipeline takes one project, but {} holds {} pipelines",
             path.display(),
-            loaded.units.len()
-        ));
+            tree.loaded.units.len()
+        )));
     };
-    let pipeline = unit
-        .checked
-        .value
-        .as_ref()
-        .ok_or("the pipeline is not valid")?;
-    let env = Env::new(pipeline, loaded.config_of(unit), env!("CARGO_PKG_VERSION"));
-    match pattern::compile(&env) {
+    let env = Env::new(pipeline, *config, env!("CARGO_PKG_VERSION"));
+    match trigger_pattern::compile(&env) {
         Ok(Some(p)) => Ok(p.text),
-        Ok(None) => Err(format!(
-            "pipeline {} has no trigger pattern: it waits on no executions or data products",
+        Ok(None) => Err(Error::usage(format!(
+            "pipeline `{}` has no trigger pattern: it waits on no executions or data products",
             pipeline.name
-        )),
-        Err(e) => Err(e.to_string()),
+        ))),
+        Err(e) => Err(Error::usage(e.to_string())),
     }
 }

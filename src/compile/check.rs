@@ -3,11 +3,11 @@
 //! pattern would be refused by EventBridge (both numbers and both limits in the message) or
 //! its condition can never hold once account and region defaults are applied.
 
-use super::{CompileError, Env, pattern};
-use crate::codes;
-use crate::diagnostic::Diagnostic;
-use crate::project::Loaded;
-use crate::source::Span;
+use super::{CompileError, Env, trigger_pattern};
+use crate::diag::codes;
+use crate::diag::diagnostic::Diagnostic;
+use crate::diag::source::Span;
+use crate::pipeline::load::Loaded;
 
 /// Diagnostics for the trigger patterns of every valid pipeline in `loaded`.
 pub fn trigger_patterns(loaded: &Loaded) -> Vec<Diagnostic> {
@@ -17,7 +17,7 @@ pub fn trigger_patterns(loaded: &Loaded) -> Vec<Diagnostic> {
             continue;
         };
         let env = Env::new(pipeline, loaded.config_of(unit), "");
-        let Err(err) = pattern::compile(&env) else {
+        let Err(err) = trigger_pattern::compile(&env) else {
             continue;
         };
         let span = doc

@@ -13,8 +13,10 @@ use serde_json::Value;
 use super::schedule::ScheduleKind;
 use super::template::window_text;
 use super::{Compiled, Env};
-use crate::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator, ScheduleExpr, Window};
 use crate::pattern::MAX_COMBINATIONS;
+use crate::pipeline::model::{
+    Condition, DataProductLeaf, ExecutionLeaf, Operator, ScheduleExpr, Window,
+};
 
 /// How many fire times to show.
 pub const FIRE_TIMES: usize = 5;

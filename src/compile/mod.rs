@@ -19,18 +19,20 @@ pub mod explain;
 mod iam;
 pub mod names;
 mod notify;
-pub mod pattern;
+pub mod output;
 pub mod schedule;
 pub mod state_machine;
 pub mod template;
+pub mod tree;
+pub mod trigger_pattern;
 
 use serde_json::Value;
 
-use crate::model::{Central, Config, DEFAULT_PATTERN_LENGTH, Pipeline};
 use crate::pattern::SizeError;
+use crate::pipeline::model::{Central, Config, DEFAULT_PATTERN_LENGTH, Pipeline};
 
-pub use pattern::TriggerPattern;
 pub use schedule::ScheduleArtifact;
+pub use trigger_pattern::TriggerPattern;
 
 /// The stack's account when `pipeline.yaml` does not name one (CloudFormation pseudo parameter).
 pub const ACCOUNT_PLACEHOLDER: &str = "${AWS::AccountId}";
@@ -66,6 +68,8 @@ pub struct Env<'a> {
     pub pattern_limit: usize,
     /// The dpc version, for tags and the manifest.
     pub version: &'a str,
+    /// The governing `dpc.yaml`, if any.
+    pub config: Option<&'a Config>,
 }
 
 impl<'a> Env<'a> {
@@ -84,6 +88,7 @@ impl<'a> Env<'a> {
             central: config.and_then(|c| c.central.as_ref()),
             pattern_limit,
             version,
+            config,
         }
     }
 
@@ -119,7 +124,7 @@ pub struct Compiled {
 
 /// Compiles one pipeline.
 pub fn compile(env: &Env) -> Result<Compiled, CompileError> {
-    let pattern = pattern::compile(env)?;
+    let pattern = trigger_pattern::compile(env)?;
     let schedule = schedule::compile(env);
     let state_machine = state_machine::compile(env);
     let template = template::build(env, pattern.as_ref(), schedule.as_ref(), &state_machine);
@@ -148,6 +153,17 @@ pub const ARTIFACT_FILES: [&str; 5] = [
     "manifest.json",
 ];
 
+/// A compiled pipeline rendered: its files (the last is `manifest.json`) and what deploy reads
+/// from the manifest, as values rather than text to parse back.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub files: Vec<(&'static str, String)>,
+    /// The stack name, `dpc-<name>` fitted to CloudFormation's limit.
+    pub stack: String,
+    /// One SHA-256 over every artifact and local script.
+    pub hash: String,
+}
+
 /// Renders every artifact of a compiled pipeline as `(file name, contents)`.
 ///
 /// `manifest.json` lists each other artifact's SHA-256 and one `hash` over them all, which
@@ -158,7 +174,7 @@ pub fn artifacts(
     env: &Env,
     compiled: &Compiled,
     script_hash: &dyn Fn(&std::path::Path) -> Option<String>,
-) -> Vec<(&'static str, String)> {
+) -> Artifacts {
     let schedule_tz = env
         .pipeline
         .trigger
@@ -184,7 +200,12 @@ pub fn artifacts(
     ];
     let manifest = manifest(env, compiled, &files, script_hash);
     files.push((ARTIFACT_FILES[4], to_pretty(&manifest)));
-    files
+    let text = |key: &str| manifest[key].as_str().unwrap_or_default().to_string();
+    Artifacts {
+        stack: text("stack"),
+        hash: text("hash"),
+        files,
+    }
 }
 
 fn manifest(
@@ -203,12 +224,17 @@ fn manifest(
     }
     let uploads: Vec<Value> = template::uploads(env)
         .into_iter()
-        .map(|(path, uri)| {
-            let hash = script_hash(&path);
+        .map(|upload| {
+            let hash = script_hash(&upload.path);
             all.update(
-                format!("{}\0{}\n", path.display(), hash.as_deref().unwrap_or("")).as_bytes(),
+                format!(
+                    "{}\0{}\n",
+                    upload.path.display(),
+                    hash.as_deref().unwrap_or("")
+                )
+                .as_bytes(),
             );
-            serde_json::json!({"path": path.to_string_lossy(), "uri": uri, "sha256": hash})
+            serde_json::json!({"path": upload.path.to_string_lossy(), "uri": upload.uri, "sha256": hash})
         })
         .collect();
     serde_json::json!({

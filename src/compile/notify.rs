@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::Env;
 use super::names;
 use super::template::{get_att, reference, sub, tags};
-use crate::model::{Channel, NotificationType, Notifications};
+use crate::pipeline::model::{Channel, NotificationType, Notifications};
 
 /// Statuses each notification type reports (FULL_EXECUTION also logs every state: see template).
 pub fn statuses(kind: NotificationType) -> &'static [&'static str] {

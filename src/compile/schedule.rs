@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::Env;
-use crate::model::Schedule;
+use crate::pipeline::model::Schedule;
 
 /// What a schedule compiles to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub fn none_json() -> Value {
 mod tests {
     use super::*;
     use crate::cron::Cron;
-    use crate::model::ScheduleExpr;
+    use crate::pipeline::model::ScheduleExpr;
 
     fn schedule(tz: Option<&str>) -> Schedule {
         Schedule {

@@ -32,7 +32,7 @@ use serde_json::{Map, Value, json};
 
 use super::Env;
 use super::names;
-use crate::model::{Compute, DataProduct, EmrSettings, Script, Step, StepType};
+use crate::pipeline::model::{Compute, DataProduct, EmrSettings, Script, Step, StepType};
 
 pub const CLAIM_STATE: &str = "Claim trigger";
 pub const DUPLICATE_STATE: &str = "Duplicate";
@@ -498,19 +498,18 @@ fn unescape(text: &str) -> String {
 /// Where a step's script is: a local script is uploaded by deploy to the artifacts bucket.
 pub fn script_uri(env: &Env, script: &Script) -> String {
     match script {
-        Script::Local(path) => {
-            let parts: Vec<String> = path
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            format!(
-                "s3://${{ArtifactsBucket}}/dpc/{}/{}",
-                env.name(),
-                parts.join("/")
-            )
-        }
+        Script::Local(path) => format!("s3://${{ArtifactsBucket}}/{}", script_key(env, path)),
         Script::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
     }
+}
+
+/// The artifacts bucket key a local script is uploaded to: `dpc/<pipeline>/<path>`.
+pub fn script_key(env: &Env, path: &std::path::Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("dpc/{}/{}", env.name(), parts.join("/"))
 }
 
 /// The publish states (or straight to `Succeeded`); returns the first one's name.
@@ -591,7 +590,7 @@ fn substitutions_in(text: &str) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Config, Pipeline};
+    use crate::pipeline::model::{Config, Pipeline};
 
     fn env_with(p: &Pipeline) -> Env<'_> {
         Env::new(p, None::<&Config>, "0.0.0")

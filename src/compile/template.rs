@@ -11,11 +11,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::pattern::TriggerPattern;
 use super::schedule::{self, ScheduleArtifact, ScheduleKind};
 use super::state_machine::{self, StateMachine};
+use super::trigger_pattern::TriggerPattern;
 use super::{Env, iam, names, notify};
-use crate::model::{Compute, NotificationType, Script, Window};
+use crate::pipeline::model::{Compute, NotificationType, Script, Window};
 
 /// The bus trigger events arrive on in every user account (SPEC §5.2).
 pub const PIPELINES_BUS: &str = "dpc-pipelines";
@@ -506,13 +506,28 @@ fn outputs(resources: &Map<String, Value>) -> Value {
 }
 
 /// Local scripts the deploy must upload, with the S3 URI each is expected at.
-pub fn uploads(env: &Env) -> Vec<(std::path::PathBuf, String)> {
+pub fn uploads(env: &Env) -> Vec<Upload> {
     env.pipeline
         .steps
         .iter()
         .filter_map(|s| match &s.script {
-            Script::Local(p) => Some((p.clone(), state_machine::script_uri(env, &s.script))),
+            Script::Local(p) => Some(Upload {
+                key: state_machine::script_key(env, p),
+                uri: state_machine::script_uri(env, &s.script),
+                path: p.clone(),
+            }),
             Script::S3 { .. } => None,
         })
         .collect()
+}
+
+/// A local step script to upload before deploying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// As written in `pipeline.yaml`, relative to the project folder.
+    pub path: std::path::PathBuf,
+    /// The key in the artifacts bucket.
+    pub key: String,
+    /// `s3://${ArtifactsBucket}/<key>`, as the state machine refers to it.
+    pub uri: String,
 }

@@ -2,7 +2,8 @@
 //! per-account `dpc-account` stack template and the decision what to do with a stack given its
 //! current status. The AWS calls that use them sit at the edge.
 
-pub mod account;
+pub mod account_stack;
 pub mod changes;
+pub mod fleet;
 pub mod plan;
 pub mod target;

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::account::VERSION;
+use super::account_stack::VERSION;
 use crate::compile::names;
-use crate::model::AccountAccess;
+use crate::pipeline::model::AccountAccess;
 
 /// Stack tag holding the hash of what was deployed (manifest plus account parameters).
 pub const HASH_TAG: &str = "dpc:hash";
@@ -23,6 +23,17 @@ pub enum Access {
     Caller,
     AssumeRole(String),
     Profile(String),
+}
+
+impl Access {
+    /// How the account is reached, for people: `role arn:…`, `profile p`.
+    pub fn describe(&self) -> String {
+        match self {
+            Access::Caller => "the caller's credentials".to_string(),
+            Access::AssumeRole(arn) => format!("role {arn}"),
+            Access::Profile(p) => format!("profile {p}"),
+        }
+    }
 }
 
 /// The credentials for `account`: dpc.yaml's entry if it has one, else the caller's when the

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::runlog::Run;
 use super::store::Millis;
 use super::window::Bound;
-use crate::model::Status;
+use crate::pipeline::model::Status;
 
 /// Where a dependent is in its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

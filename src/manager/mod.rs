@@ -326,7 +326,7 @@ fn own_run(
         state.updated_at = now;
         tx.put_state(&key, &state)?;
     }
-    if run.status == crate::model::Status::Succeeded.as_str() {
+    if run.status == crate::pipeline::model::Status::Succeeded.as_str() {
         for (domain, name) in &reg.publishes {
             let event = refresh_event(&reg, run, domain, name);
             let id = event.id.clone().unwrap_or_default();

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compile::{self, CompileError, Env};
-use crate::model::{Central, Config, Pipeline, ScheduleExpr, Window};
+use crate::pipeline::model::{Central, Config, Pipeline, ScheduleExpr, Window};
 
 /// The account of pipelines that name none, offline.
 pub const LOCAL_ACCOUNT: &str = "000000000000";
@@ -182,7 +182,7 @@ pub fn registration(
     env.account = Some(&identity.account);
     env.region = Some(&identity.region);
     env.central = Some(&identity.central);
-    let pattern = compile::pattern::compile(&env)?.map(|p| p.text);
+    let pattern = compile::trigger_pattern::compile(&env)?.map(|p| p.text);
     let id = PipelineId {
         account: identity.account.clone(),
         region: identity.region.clone(),
@@ -224,7 +224,7 @@ fn window(window: &Window) -> WindowSpec {
 
 /// The trigger's leaves with defaults applied, one per upstream (statuses united: the
 /// pattern decides how they combine; a leaf only records what could satisfy it).
-fn leaves(trigger: &crate::model::Trigger, me: &PipelineId) -> Vec<Leaf> {
+fn leaves(trigger: &crate::pipeline::model::Trigger, me: &PipelineId) -> Vec<Leaf> {
     let mut out: Vec<Leaf> = Vec::new();
     let mut add = |upstream: Upstream, statuses: Vec<String>| match out
         .iter_mut()
@@ -256,7 +256,10 @@ fn leaves(trigger: &crate::model::Trigger, me: &PipelineId) -> Vec<Leaf> {
             name: leaf.name.clone(),
             account: leaf.account.clone(),
         };
-        add(upstream, vec![compile::pattern::ARRIVED.to_string()]);
+        add(
+            upstream,
+            vec![compile::trigger_pattern::ARRIVED.to_string()],
+        );
     }
     out
 }

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::registry::{PipelineId, Upstream, product_key};
 use super::store::Millis;
-use crate::compile::pattern::ARRIVED;
+use crate::compile::trigger_pattern::ARRIVED;
 use crate::events::{DataProductRefresh, ExecutionStatusChange};
-use crate::model::Status;
+use crate::pipeline::model::Status;
 
 /// State machines dpc deploys are named `dpc-<pipeline>`.
 pub const STATE_MACHINE_PREFIX: &str = "dpc-";

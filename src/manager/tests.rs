@@ -9,9 +9,9 @@ use super::runlog::{StatusFact, parse_time};
 use super::sqlite::SqliteStore;
 use super::store::{Millis, Store};
 use super::*;
+use crate::diag::source::SourceFile;
 use crate::events::Envelope;
-use crate::source::SourceFile;
-use crate::validate::{self, Context};
+use crate::pipeline::validate::{self, Context};
 
 pub(crate) fn reg(yaml: &str) -> Registration {
     let file = Arc::new(SourceFile::new("pipeline.yaml", yaml.to_string()));

@@ -11,12 +11,12 @@ use super::{
     AutoRun, ExecutionSpec, Expect, Expectation, ProductSpec, Scenario, Scripted, ScriptedEvent,
     TargetSpec,
 };
+use crate::diag::source::SourceFile;
 use crate::manager::runlog::{RunType, parse_time};
 use crate::manager::store::Millis;
-use crate::model::Status;
-use crate::source::SourceFile;
-use crate::validate::values::parse_duration;
-use crate::yaml::{self, SpanIndex, push_token};
+use crate::pipeline::model::Status;
+use crate::pipeline::validate::values::parse_duration;
+use crate::pipeline::yaml::{self, SpanIndex, push_token};
 
 const DAY_MS: Millis = 86_400_000;
 const HOUR_MS: Millis = 3_600_000;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{ExecutionSpec, Expect, Expectation, ProductSpec, Scenario, Scripted, TargetSpec};
-use crate::diagnostic::Diagnostic;
+use crate::diag::diagnostic::Diagnostic;
 use crate::events::{self, DataProductRefresh, Envelope, RefreshEvent, StatusChangeEvent};
 use crate::manager::registry::{self, LOCAL_ACCOUNT, LOCAL_REGION, PipelineId, Registration};
 use crate::manager::runlog::{StatusFact, format_time};
@@ -114,7 +114,8 @@ fn load(scenario: &Scenario) -> Result<Vec<Registration>, String> {
     let now = chrono::DateTime::from_timestamp_millis(scenario.start)
         .map(|t| t.naive_utc())
         .unwrap_or_default();
-    let outcome = crate::cli::validate::collect(&scenario.pipelines, now)?;
+    let outcome = crate::pipeline::load::validate_tree(&scenario.pipelines, now)
+        .map_err(|e| e.to_string())?;
     let errors: Vec<String> = outcome
         .diagnostics
         .iter()

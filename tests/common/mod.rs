@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use dpc::diag::source::SourceFile;
 use dpc::events::StatusChangeEvent;
 use dpc::manager::registry::{self, PipelineId, Registration};
 use dpc::manager::runlog::StatusFact;
 use dpc::manager::store::Millis;
-use dpc::source::SourceFile;
-use dpc::validate::{self, Context};
+use dpc::pipeline::validate::{self, Context};
 
 pub fn registration(yaml: &str) -> Registration {
     let file = Arc::new(SourceFile::new("pipeline.yaml", yaml.to_string()));

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::compile::template::{get_att, reference, sub};
-use crate::model::Central;
+use crate::pipeline::model::Central;
 
 /// The stack's name in every account and region.
 pub const STACK_NAME: &str = "dpc-account";

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::cron::{Cron, Rate};
-pub use crate::raw::{Channel, ComputeType, NotificationType, Operator, StepType};
+pub use crate::pipeline::raw::{Channel, ComputeType, NotificationType, Operator, StepType};
 
 /// One validated pipeline.
 #[derive(Debug, Clone)]

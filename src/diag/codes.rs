@@ -1,7 +1,7 @@
 //! The registry of stable diagnostic codes. Codes never change meaning once released; README
 //! lists them, and a test checks that each has an invalid fixture that triggers it.
 
-use crate::diagnostic::{Code, Severity};
+use crate::diag::diagnostic::{Code, Severity};
 
 macro_rules! codes {
     ($($name:ident = $id:literal, $sev:ident, $summary:literal;)*) => {

@@ -19,8 +19,8 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::{CompileError, Env};
-use crate::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator, Trigger};
 use crate::pattern::Pattern;
+use crate::pipeline::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator, Trigger};
 
 pub const TRIGGER_SOURCE: &str = "dpc.trigger-manager";
 pub const TRIGGER_DETAIL_TYPE: &str = "dpc Pipeline Trigger";
@@ -278,7 +278,7 @@ fn insert(object: &mut Map<String, Value>, path: &[String], value: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
+    use crate::pipeline::model::Status;
 
     fn leaf(name: &str, account: &str, statuses: &[Status]) -> ExecutionLeaf {
         ExecutionLeaf {

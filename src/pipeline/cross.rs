@@ -8,12 +8,12 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::codes;
-use crate::diagnostic::Diagnostic;
-use crate::model::{self, Window};
-use crate::project::Loaded;
-use crate::source::{SourceFile, Span};
-use crate::yaml::Document;
+use crate::diag::codes;
+use crate::diag::diagnostic::Diagnostic;
+use crate::diag::source::{SourceFile, Span};
+use crate::pipeline::load::Loaded;
+use crate::pipeline::model::{self, Window};
+use crate::pipeline::yaml::Document;
 
 /// A pipeline's identity once defaults are applied (`None`: the deploying default).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -292,7 +292,7 @@ fn cadences(
                 .map(|(n, p)| {
                     format!(
                         "{n} every {}",
-                        crate::validate::values::human_seconds(*p as u64)
+                        crate::pipeline::validate::values::human_seconds(*p as u64)
                     )
                 })
                 .collect();

@@ -5,11 +5,11 @@ use chrono::{Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
 use super::{Checker, values};
-use crate::codes;
 use crate::cron::{Cron, ExprError, Field, Rate};
-use crate::model::{Schedule, ScheduleExpr};
-use crate::raw::{self, CronAtom, CronField};
-use crate::schema::Target;
+use crate::diag::codes;
+use crate::pipeline::model::{Schedule, ScheduleExpr};
+use crate::pipeline::raw::{self, CronAtom, CronField};
+use crate::pipeline::schema::Target;
 
 pub fn schedule(c: &mut Checker, p: &str, raw: &raw::Schedule) -> Option<Schedule> {
     let fields = [
@@ -82,7 +82,12 @@ fn rate_at(c: &mut Checker, pointer: &str, text: &str) -> Option<Rate> {
         .ok()
 }
 
-fn report(c: &mut Checker, pointer: &str, code: &'static crate::diagnostic::Code, e: ExprError) {
+fn report(
+    c: &mut Checker,
+    pointer: &str,
+    code: &'static crate::diag::diagnostic::Code,
+    e: ExprError,
+) {
     c.emit_within(code, pointer, (e.offset, e.len), e.message, e.help);
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::source::{SourceFile, Span};
+use crate::diag::source::{SourceFile, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {

@@ -10,7 +10,7 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::budget::Budget;
 use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
 
-use crate::source::Span;
+use crate::diag::source::Span;
 
 /// Files larger than this are refused before parsing (a pipeline is a few KB).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -223,7 +223,7 @@ fn span_of(text: &str, loc: &Location) -> Span {
 }
 
 fn line_col_span(text: &str, line: usize, column: usize) -> Span {
-    let file = crate::source::SourceFile::new("", text);
+    let file = crate::diag::source::SourceFile::new("", text);
     Span::new(file.offset_of(line.max(1), column.max(1)), 0)
 }
 

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use serde_json::Value;
@@ -15,17 +15,17 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::edge::{Term, aws_options, print_reports, runtime};
-use super::synth::{load_valid, render};
-use super::{GlobalArgs, exit};
 use crate::aws;
 use crate::aws::account::{self as remote, StackState};
 use crate::aws::cloudformation::{
-    DeployOptions, Deployer, Outcome, Progress, Report, StackRequest,
+    DeployOptions, Deployer, Progress, Report, StackRequest, StackResult,
 };
-use crate::compile::{self, Env, names, template};
+use crate::compile::{self, names, template, tree::Built};
 use crate::deploy::target::{self, Access, HASH_TAG};
-use crate::model::AccountAccess;
+use crate::pipeline::model::AccountAccess;
+
+/// Where progress goes: shared by every stack task.
+pub type SharedProgress = Arc<dyn Progress + Send + Sync>;
 
 /// CloudFormation's limit for a template sent in the request; larger ones go through S3.
 const TEMPLATE_BODY_LIMIT: usize = 51_200;
@@ -39,7 +39,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn verb(self) -> &'static str {
+    pub fn verb(self) -> &'static str {
         match self {
             Op::Deploy { .. } => "deploy",
             Op::Diff { .. } => "diff",
@@ -50,7 +50,7 @@ impl Op {
 
 /// One pipeline's stack, compiled and ready to go.
 #[derive(Debug, Clone)]
-struct Unit {
+pub struct Unit {
     pipeline: String,
     stack: String,
     account: Option<String>,
@@ -73,114 +73,16 @@ struct Account {
     stacks: BTreeMap<String, StackState>,
 }
 
-/// Why a command that must ask refuses to start.
-pub const NO_TERMINAL: &str = "stdin is not a terminal, so nobody can confirm: pass --yes to go ahead without asking (or, for deploy, --no-execute to only create and show the change sets); nothing was changed";
-
-/// Runs `op` over the pipelines under `paths`; returns the exit code.
-pub fn run(paths: &[PathBuf], op: Op, concurrency: usize, global: &GlobalArgs) -> u8 {
-    run_collect(paths, op, concurrency, global).0
-}
-
-/// Runs `op` and returns the exit code with the per-stack reports.
-pub fn run_collect(
-    paths: &[PathBuf],
-    op: Op,
-    concurrency: usize,
-    global: &GlobalArgs,
-) -> (u8, Vec<Report>) {
-    let outcome = match load_valid(paths, global) {
-        Ok(o) => o,
-        Err(code) => return (code, Vec::new()),
-    };
-    let units = match units(&outcome) {
-        Ok(u) if u.is_empty() => {
-            eprintln!("error: no pipeline found");
-            return (exit::ERROR, Vec::new());
-        }
-        Ok(u) => u,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return (exit::FAILURE, Vec::new());
-        }
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return (exit::ERROR, Vec::new());
-        }
-    };
-    let term = Arc::new(Term::new(global.quiet));
-    let started = Instant::now();
-    let result = runtime.block_on(execute(units, op, concurrency.max(1), global, &term));
-    term.finish();
-    match result {
-        Ok(reports) => {
-            if !global.quiet {
-                eprintln!("{}", summary(op, &reports, started));
-            }
-            (print_reports(&reports, global), reports)
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            (exit::FAILURE, Vec::new())
-        }
-    }
-}
-
-/// Compiles every valid pipeline into its stack.
-fn units(outcome: &super::validate::Outcome) -> Result<Vec<Unit>, String> {
-    let loaded = &outcome.loaded;
-    let mut out = Vec::new();
-    for u in &loaded.units {
-        let Some(pipeline) = u.checked.value.as_ref() else {
-            continue;
-        };
-        let config = loaded.config_of(u);
-        let env = Env::new(pipeline, config, env!("CARGO_PKG_VERSION"));
-        let compiled =
-            compile::compile(&env).map_err(|e| format!("{}: {e}", pipeline.file.display()))?;
-        let files = render(&env, &compiled);
-        let manifest: Value = files
-            .last()
-            .and_then(|(_, text)| serde_json::from_str(text).ok())
-            .unwrap_or_default();
-        let text = |key: &str| manifest[key].as_str().unwrap_or_default().to_string();
-        out.push(Unit {
-            pipeline: env.name().to_string(),
-            stack: text("stack"),
-            account: env.account.map(str::to_string),
-            region: env.region.map(str::to_string),
-            accounts: config.map(|c| c.accounts.clone()).unwrap_or_default(),
-            template: compiled.template,
-            hash: text("hash"),
-            uploads: uploads(&env),
-        });
-    }
-    Ok(out)
-}
-
-fn uploads(env: &Env) -> Vec<(PathBuf, String)> {
-    template::uploads(env)
-        .into_iter()
-        .map(|(path, uri)| {
-            let key = uri
-                .trim_start_matches("s3://${ArtifactsBucket}/")
-                .to_string();
-            (env.pipeline.dir.join(path), key)
-        })
-        .collect()
-}
-
-async fn execute(
+/// Runs `op` over `units` (reaching each account once, up to `concurrency` stacks at a time,
+/// until done or Ctrl-C) and gives each stack's report, in the order of `units`.
+pub async fn run(
     units: Vec<Unit>,
     op: Op,
     concurrency: usize,
-    global: &GlobalArgs,
-    term: &Arc<Term>,
+    options: &aws::Options,
+    progress: &SharedProgress,
 ) -> Result<Vec<Report>, String> {
-    let options = aws_options(global);
-    let base = aws::config(&options).await;
+    let base = aws::config(options).await;
     let caller = aws::caller_account(&base).await?;
     let default_region = base.region().map(|r| r.to_string());
     let mut keys = Vec::with_capacity(units.len());
@@ -197,13 +99,33 @@ async fn execute(
             })?;
         keys.push((u.account.clone().unwrap_or_else(|| caller.clone()), region));
     }
-    let accounts = reach_all(&units, &keys, &caller, &options, op, term).await;
+    let accounts = reach_all(&units, &keys, &caller, options, op, progress).await;
     if let Op::Destroy { yes: false, .. } = op
-        && !confirm_destroy(&units, &keys, &accounts, term.as_ref())?
+        && !confirm_destroy(&units, &keys, &accounts, progress.as_ref())?
     {
         return Err("nothing was deleted: not confirmed".into());
     }
-    Ok(run_all(units, keys, accounts, op, concurrency, term).await)
+    Ok(run_all(units, keys, accounts, op, concurrency.max(1), progress).await)
+}
+
+/// The stacks of compiled pipelines.
+pub fn units(built: &[Built]) -> Vec<Unit> {
+    built
+        .iter()
+        .map(|b| Unit {
+            pipeline: b.env.name().to_string(),
+            stack: b.artifacts.stack.clone(),
+            account: b.env.account.map(str::to_string),
+            region: b.env.region.map(str::to_string),
+            accounts: b.env.config.map(|c| c.accounts.clone()).unwrap_or_default(),
+            template: b.compiled.template.clone(),
+            hash: b.artifacts.hash.clone(),
+            uploads: template::uploads(&b.env)
+                .into_iter()
+                .map(|u| (b.env.pipeline.dir.join(u.path), u.key))
+                .collect(),
+        })
+        .collect()
 }
 
 type Reached = BTreeMap<(String, String), Result<Arc<Account>, String>>;
@@ -215,7 +137,7 @@ async fn reach_all(
     caller: &str,
     options: &aws::Options,
     op: Op,
-    term: &Arc<Term>,
+    progress: &SharedProgress,
 ) -> Reached {
     let mut first: BTreeMap<(String, String), &Unit> = BTreeMap::new();
     for (key, unit) in keys.iter().zip(units) {
@@ -225,11 +147,13 @@ async fn reach_all(
     for ((account, region), unit) in first {
         let access = target::access(&account, caller, &unit.accounts);
         let options = options.clone();
-        let term = Arc::clone(term);
+        let progress = Arc::clone(progress);
         set.spawn(async move {
             let key = (account.clone(), region.clone());
             let reached = match access {
-                Ok(access) => reach(&account, &region, &access, &options, op, term.as_ref()).await,
+                Ok(access) => {
+                    reach(&account, &region, &access, &options, op, progress.as_ref()).await
+                }
                 Err(refusal) => Err(refusal),
             };
             (key, reached.map(Arc::new))
@@ -250,24 +174,9 @@ async fn reach(
     access: &Access,
     options: &aws::Options,
     op: Op,
-    term: &Term,
+    progress: &dyn Progress,
 ) -> Result<Account, String> {
-    let config = aws::config_for(options, access, Some(region)).await;
-    let via = match access {
-        Access::Caller => "the caller's credentials".to_string(),
-        Access::AssumeRole(arn) => format!("role {arn}"),
-        Access::Profile(p) => format!("profile {p}"),
-    };
-    if *access != Access::Caller {
-        let actual = aws::caller_account(&config)
-            .await
-            .map_err(|e| format!("account {account} via {via}: {e}"))?;
-        if actual != account {
-            return Err(format!(
-                "{via} gives credentials for account {actual}, not {account}: fix `accounts` in dpc.yaml"
-            ));
-        }
-    }
+    let config = aws::reach(options, account, Some(region), access).await?;
     let parameters = match op {
         Op::Destroy { .. } => BTreeMap::new(),
         _ => {
@@ -282,7 +191,10 @@ async fn reach(
     };
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let stacks = remote::stacks(&cfn).await?;
-    term.line(&format!("account {account} {region}: via {via}"));
+    progress.line(&format!(
+        "account {account} {region}: via {}",
+        access.describe()
+    ));
     Ok(Account {
         id: account.to_string(),
         region: region.to_string(),
@@ -298,7 +210,7 @@ fn confirm_destroy(
     units: &[Unit],
     keys: &[(String, String)],
     accounts: &Reached,
-    term: &Term,
+    term: &dyn Progress,
 ) -> Result<bool, String> {
     let existing: Vec<String> = units
         .iter()
@@ -325,7 +237,7 @@ async fn run_all(
     accounts: Reached,
     op: Op,
     concurrency: usize,
-    term: &Arc<Term>,
+    progress: &SharedProgress,
 ) -> Vec<Report> {
     let semaphore = Arc::new(Semaphore::new(concurrency));
     let in_flight = Arc::new(Mutex::new(BTreeSet::new()));
@@ -343,13 +255,14 @@ async fn run_all(
                 continue;
             }
         };
-        let (semaphore, in_flight, term) = (semaphore.clone(), in_flight.clone(), term.clone());
+        let (semaphore, in_flight, progress) =
+            (semaphore.clone(), in_flight.clone(), progress.clone());
         set.spawn(async move {
             let Ok(_permit) = semaphore.acquire_owned().await else {
                 return (i, skipped(&unit, &key, "cancelled".into()));
             };
             lock(&in_flight).insert(unit.stack.clone());
-            let report = one(&unit, &account, op, term.as_ref()).await;
+            let report = one(&unit, &account, op, progress.as_ref()).await;
             lock(&in_flight).remove(&unit.stack);
             (i, report)
         });
@@ -361,7 +274,7 @@ async fn run_all(
     if interrupted {
         set.abort_all();
         let running: Vec<String> = lock(&in_flight).iter().cloned().collect();
-        eprintln!("{}", interrupted_message(op, &running));
+        progress.line(&interrupted_message(op, &running));
     }
     units
         .iter()
@@ -398,7 +311,7 @@ fn interrupted_message(op: Op, running: &[String]) -> String {
 fn skipped(unit: &Unit, key: &(String, String), reason: String) -> Report {
     let mut report = Report::new(
         &unit.stack,
-        Outcome::Skipped { reason },
+        StackResult::Skipped { reason },
         Vec::new(),
         Instant::now(),
     );
@@ -408,13 +321,13 @@ fn skipped(unit: &Unit, key: &(String, String), reason: String) -> Report {
 }
 
 /// One stack: the operation, with errors turned into a failed report.
-async fn one(unit: &Unit, account: &Account, op: Op, term: &Term) -> Report {
+async fn one(unit: &Unit, account: &Account, op: Op, term: &dyn Progress) -> Report {
     let started = Instant::now();
     let mut report = match attempt(unit, account, op, term).await {
         Ok(report) => report,
         Err(message) => Report::new(
             &unit.stack,
-            Outcome::Failed {
+            StackResult::Failed {
                 status: "ERROR".into(),
                 reasons: vec![message],
             },
@@ -427,7 +340,12 @@ async fn one(unit: &Unit, account: &Account, op: Op, term: &Term) -> Report {
     report
 }
 
-async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<Report, String> {
+async fn attempt(
+    unit: &Unit,
+    account: &Account,
+    op: Op,
+    term: &dyn Progress,
+) -> Result<Report, String> {
     let started = Instant::now();
     let deployer = Deployer {
         cfn: &account.cfn,
@@ -438,7 +356,7 @@ async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<
         if known.is_none() {
             return Ok(Report::new(
                 &unit.stack,
-                Outcome::NotDeployed,
+                StackResult::NotDeployed,
                 Vec::new(),
                 started,
             ));
@@ -461,7 +379,7 @@ async fn attempt(unit: &Unit, account: &Account, op: Op, term: &Term) -> Result<
         term.line(&format!("{}: unchanged", unit.stack));
         return Ok(Report::new(
             &unit.stack,
-            Outcome::Unchanged,
+            StackResult::Unchanged,
             Vec::new(),
             started,
         ));
@@ -532,7 +450,7 @@ async fn request(
 }
 
 /// `deploy: 4 stack(s) in 12.3 s: 1 deployed, 3 unchanged` plus the stacks that failed.
-fn summary(op: Op, reports: &[Report], started: Instant) -> String {
+pub fn summary(op: Op, reports: &[Report], elapsed: Duration) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in reports {
         *counts.entry(label(&r.outcome)).or_default() += 1;
@@ -547,7 +465,7 @@ fn summary(op: Op, reports: &[Report], started: Instant) -> String {
         "{}: {} stack(s) in {:.1} s: {}",
         op.verb(),
         reports.len(),
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         parts.join(", ")
     );
     if !failed.is_empty() {
@@ -556,24 +474,18 @@ fn summary(op: Op, reports: &[Report], started: Instant) -> String {
     text
 }
 
-fn label(outcome: &Outcome) -> &'static str {
+fn label(outcome: &StackResult) -> &'static str {
     match outcome {
-        Outcome::Unchanged => "unchanged",
-        Outcome::NoChanges => "no changes",
-        Outcome::Deployed { .. } => "deployed",
-        Outcome::Prepared { .. } => "prepared",
-        Outcome::NotConfirmed => "not confirmed",
-        Outcome::Previewed => "with changes",
-        Outcome::Deleted => "deleted",
-        Outcome::NotDeployed => "not deployed",
-        Outcome::Skipped { .. } => "skipped",
-        Outcome::Refused { .. } => "refused",
-        Outcome::Failed { .. } => "failed",
+        StackResult::Unchanged => "unchanged",
+        StackResult::NoChanges => "no changes",
+        StackResult::Deployed { .. } => "deployed",
+        StackResult::Prepared { .. } => "prepared",
+        StackResult::NotConfirmed => "not confirmed",
+        StackResult::Previewed => "with changes",
+        StackResult::Deleted => "deleted",
+        StackResult::NotDeployed => "not deployed",
+        StackResult::Skipped { .. } => "skipped",
+        StackResult::Refused { .. } => "refused",
+        StackResult::Failed { .. } => "failed",
     }
-}
-
-/// Whether a prompt can be answered.
-pub fn interactive() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal()
 }

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use super::{Checked, Checker, Context, parse_and_check_schema, values};
-use crate::codes;
-use crate::model::{self, AccountAccess, DEFAULT_PATTERN_LENGTH};
-use crate::raw;
-use crate::schema::{SchemaName, Target};
-use crate::source::SourceFile;
-use crate::yaml::push_token;
+use crate::diag::codes;
+use crate::diag::source::SourceFile;
+use crate::pipeline::model::{self, AccountAccess, DEFAULT_PATTERN_LENGTH};
+use crate::pipeline::raw;
+use crate::pipeline::schema::{SchemaName, Target};
+use crate::pipeline::yaml::push_token;
 
 pub fn config(file: &Arc<SourceFile>, ctx: &Context) -> Checked<model::Config> {
     let mut diags = Vec::new();

@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::codes;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::model;
-use crate::schema::{self, SchemaName, Target};
-use crate::source::{SourceFile, Span};
-use crate::yaml::{self, Document, YamlErrorKind};
+use crate::diag::codes;
+use crate::diag::diagnostic::{Code, Diagnostic};
+use crate::diag::source::{SourceFile, Span};
+use crate::pipeline::model;
+use crate::pipeline::schema::{self, SchemaName, Target};
+use crate::pipeline::yaml::{self, Document, YamlErrorKind};
 
 mod config;
 mod notify;

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::codes;
-use crate::diagnostic::Diagnostic;
-use crate::model;
-use crate::source::{SourceFile, Span};
-use crate::validate::{self, Checked, Context};
+use crate::diag::codes;
+use crate::diag::diagnostic::Diagnostic;
+use crate::diag::source::{SourceFile, Span};
+use crate::pipeline::model;
+use crate::pipeline::validate::{self, Checked, Context};
 
 pub const PIPELINE_FILE: &str = "pipeline.yaml";
 pub const CONFIG_FILE: &str = "dpc.yaml";
@@ -241,4 +241,110 @@ fn validate_all(files: &[PathBuf], ctx: &Context) -> Vec<FileResult> {
             })
             .collect()
     })
+}
+
+/// A tree loaded, validated and cross-checked: every diagnostic, sorted, with its summary.
+pub struct Validated {
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: crate::diag::report::Summary,
+    pub loaded: Loaded,
+}
+
+impl Validated {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diag::diagnostic::Severity::Error)
+    }
+
+    /// Every valid pipeline with its governing `dpc.yaml`.
+    pub fn pipelines(&self) -> impl Iterator<Item = (&model::Pipeline, Option<&model::Config>)> {
+        self.loaded.units.iter().filter_map(|u| {
+            u.checked
+                .value
+                .as_ref()
+                .map(|p| (p, self.loaded.config_of(u)))
+        })
+    }
+}
+
+/// Why a tree could not be validated at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("no {PIPELINE_FILE} found in {0}")]
+    Empty(String),
+}
+
+/// Loads every pipeline below `paths` (default: the current folder), validates each as of
+/// `now` (UTC) and runs the checks across pipelines and their compiled trigger patterns.
+pub fn validate_tree(
+    paths: &[PathBuf],
+    now: chrono::NaiveDateTime,
+) -> Result<Validated, TreeError> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let ctx = Context {
+        today: now.date(),
+        file_exists: &|p| p.is_file(),
+    };
+    let loaded = load(&paths, &ctx)?;
+    if loaded.units.is_empty() && loaded.diagnostics.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(TreeError::Empty(shown.join(", ")));
+    }
+    let mut diagnostics = loaded.diagnostics.clone();
+    for unit in &loaded.units {
+        diagnostics.extend(unit.checked.diagnostics.iter().cloned());
+    }
+    for config in &loaded.configs {
+        diagnostics.extend(config.checked.diagnostics.iter().cloned());
+    }
+    diagnostics.extend(super::cross::check(&loaded, now));
+    diagnostics.extend(crate::compile::check::trigger_patterns(&loaded));
+    crate::diag::diagnostic::normalize(&mut diagnostics);
+    let summary = crate::diag::report::Summary {
+        files: loaded.units.len() + loaded.configs.len(),
+        pipelines: loaded
+            .units
+            .iter()
+            .filter(|u| u.checked.value.is_some())
+            .count(),
+        ..Default::default()
+    }
+    .count(&diagnostics);
+    Ok(Validated {
+        diagnostics,
+        summary,
+        loaded,
+    })
+}
+
+/// Reads and validates one `dpc.yaml` as of `today`; `Err` says why it cannot be used.
+pub fn load_config(path: &Path, today: chrono::NaiveDate) -> Result<model::Config, String> {
+    let file = read_source(path).map_err(|d| d.message)?;
+    let ctx = Context {
+        today,
+        file_exists: &|p| p.is_file(),
+    };
+    validate::config(&file, &ctx).value.ok_or_else(|| {
+        format!(
+            "{} is invalid; run `dpc validate` for details",
+            path.display()
+        )
+    })
+}
+
+/// The SHA-256 of a local step script (`path` relative to the project folder `dir`), or
+/// `None` when it cannot be read (validation has already reported a missing script).
+pub fn script_sha256(dir: &Path, path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    std::fs::read(dir.join(path))
+        .ok()
+        .map(|bytes| crate::compile::names::hex(&Sha256::digest(&bytes)))
 }

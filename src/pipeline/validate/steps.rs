@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Checker, section, values};
-use crate::codes;
-use crate::diagnostic::did_you_mean;
-use crate::model::{self, Compute, Script};
-use crate::raw::{self, ComputeType, StepType};
-use crate::schema::Target;
+use crate::diag::codes;
+use crate::diag::diagnostic::did_you_mean;
+use crate::pipeline::model::{self, Compute, Script};
+use crate::pipeline::raw::{self, ComputeType, StepType};
+use crate::pipeline::schema::Target;
 
 /// Placeholders that steps' `args` and `local.command` may use.
 pub const PLACEHOLDERS: &[&str] = &[

@@ -1,42 +1,41 @@
-//! The deploy commands' shared edge: terminal progress (an indicatif spinner on a TTY, plain
-//! append-only lines in CI, always on stderr), confirmation prompts, the tokio runtime, and
-//! reports on stdout (human or `--output json`).
+//! The terminal: whether stdin/stderr are terminals (one check), progress on stderr (an
+//! indicatif spinner on a TTY, plain append-only lines in CI), confirmation prompts, the tokio
+//! runtime and AWS options of the commands that call AWS, and their stack reports (human on
+//! stderr with outputs on stdout, or `--output json`).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::{GlobalArgs, OutputFormat, exit};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::aws::{
     self,
-    cloudformation::{Outcome, Progress, Report},
+    cloudformation::{Progress, Report, StackResult},
 };
 use crate::compile::to_pretty;
-use crate::model::Config;
-use crate::source::SourceFile;
-use crate::validate::{self, Context};
 
-/// Reads and validates a `dpc.yaml`.
-pub fn load_config(path: &Path) -> Result<Config, String> {
-    let file = crate::project::read_source(path).map_err(|d| d.message)?;
-    let ctx = Context {
-        today: chrono::Utc::now().date_naive(),
-        file_exists: &|p| p.is_file(),
-    };
-    let checked = validate::config(
-        &Arc::new(SourceFile::new(file.path.clone(), file.text.to_string())),
-        &ctx,
-    );
-    checked.value.ok_or_else(|| {
-        format!(
-            "{} is invalid; run `dpc validate` for details",
-            path.display()
-        )
-    })
+/// Whether someone can answer a prompt (stdin is a terminal).
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Whether progress and colours go to a terminal.
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Why a command that must ask refuses to start without a terminal.
+pub const NO_TERMINAL: &str = "stdin is not a terminal, so nobody can confirm; nothing was changed";
+
+/// Refuses to start a command that would have to ask, when nobody can answer.
+pub fn require_terminal(hint: &str) -> Result<(), Error> {
+    if stdin_is_terminal() {
+        Ok(())
+    } else {
+        Err(Error::usage(NO_TERMINAL).hint(hint))
+    }
 }
 
 /// Progress on stderr: a spinner with the latest line on a terminal, plain lines otherwise.
@@ -47,7 +46,7 @@ pub struct Term {
 
 impl Term {
     pub fn new(quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = (!quiet && stderr_is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg}")
@@ -79,7 +78,7 @@ impl Progress for Term {
     }
 
     fn confirm(&self, question: &str) -> Result<bool, String> {
-        if !std::io::stdin().is_terminal() {
+        if !stdin_is_terminal() {
             return Err("no terminal to confirm on: pass --yes to deploy without asking (the change set was deleted)".into());
         }
         let ask = || {
@@ -101,11 +100,11 @@ impl Progress for Term {
     }
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
 }
 
 pub fn aws_options(global: &GlobalArgs) -> aws::Options {
@@ -117,32 +116,32 @@ pub fn aws_options(global: &GlobalArgs) -> aws::Options {
 }
 
 /// Prints the reports: JSON documents on stdout, or a result line per stack on stderr with
-/// outputs on stdout. Returns the exit code.
-pub fn print_reports(reports: &[Report], global: &GlobalArgs) -> u8 {
+/// outputs on stdout. Success when every stack succeeded.
+pub fn print_reports(reports: &[Report], global: &GlobalArgs) -> Result<ExitStatus, Error> {
     if global.output == OutputFormat::Json {
         let docs: Vec<Value> = reports
             .iter()
             .filter_map(|r| serde_json::to_value(r).ok())
             .collect();
-        print!("{}", to_pretty(&Value::Array(docs)));
+        out(&to_pretty(&Value::Array(docs)))?;
     } else {
         for r in reports {
             let text = match &r.outcome {
-                Outcome::Unchanged => "unchanged (already deployed with this hash)".to_string(),
-                Outcome::NoChanges => "no changes".to_string(),
-                Outcome::Previewed => format!("{} change(s)", r.changes.len()),
-                Outcome::Deleted => "deleted".to_string(),
-                Outcome::NotDeployed => "not deployed".to_string(),
-                Outcome::Skipped { reason } => format!("skipped: {reason}"),
-                Outcome::Deployed { .. } => "deployed".to_string(),
-                Outcome::Prepared { change_set } => {
+                StackResult::Unchanged => "unchanged (already deployed with this hash)".to_string(),
+                StackResult::NoChanges => "no changes".to_string(),
+                StackResult::Previewed => format!("{} change(s)", r.changes.len()),
+                StackResult::Deleted => "deleted".to_string(),
+                StackResult::NotDeployed => "not deployed".to_string(),
+                StackResult::Skipped { reason } => format!("skipped: {reason}"),
+                StackResult::Deployed { .. } => "deployed".to_string(),
+                StackResult::Prepared { change_set } => {
                     format!("change set {change_set} created, not executed (--no-execute)")
                 }
-                Outcome::NotConfirmed => "not deployed: not confirmed".to_string(),
-                Outcome::Refused { status, help } => {
+                StackResult::NotConfirmed => "not deployed: not confirmed".to_string(),
+                StackResult::Refused { status, help } => {
                     format!("refused: the stack is {status}; {help}")
                 }
-                Outcome::Failed { status, reasons } => {
+                StackResult::Failed { status, reasons } => {
                     let list: Vec<String> = reasons.iter().map(|r| format!("\n    {r}")).collect();
                     format!("FAILED ({status}){}", list.concat())
                 }
@@ -152,16 +151,14 @@ pub fn print_reports(reports: &[Report], global: &GlobalArgs) -> u8 {
                 _ => String::new(),
             };
             eprintln!("{}{place}: {text} ({:.1} s)", r.stack, r.seconds);
-            if let Outcome::Deployed { outputs } = &r.outcome {
+            if let StackResult::Deployed { outputs } = &r.outcome {
                 for (key, value) in outputs {
-                    println!("{}.{key} = {value}", r.stack);
+                    outln(&format!("{}.{key} = {value}", r.stack))?;
                 }
             }
         }
     }
-    if reports.iter().all(|r| r.outcome.is_success()) {
-        exit::SUCCESS
-    } else {
-        exit::FAILURE
-    }
+    Ok(ExitStatus::check(
+        reports.iter().all(|r| r.outcome.is_success()),
+    ))
 }

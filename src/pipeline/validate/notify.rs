@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use chrono::NaiveTime;
 
 use super::{Checker, schedule, values};
-use crate::codes;
-use crate::model;
-use crate::raw::{self, Channel};
-use crate::schema::Target;
+use crate::diag::codes;
+use crate::pipeline::model;
+use crate::pipeline::raw::{self, Channel};
+use crate::pipeline::schema::Target;
 
 pub fn notifications(c: &mut Checker, raw: &raw::Notifications) -> Option<model::Notifications> {
     if raw.targets.is_empty() {

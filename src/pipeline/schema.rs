@@ -8,11 +8,11 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::codes;
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diag::codes;
+use crate::diag::diagnostic::{Code, did_you_mean};
 use crate::events;
-use crate::raw;
-use crate::yaml::push_token;
+use crate::pipeline::raw;
+use crate::pipeline::yaml::push_token;
 
 /// The schemas `dpc schema NAME` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,7 +395,7 @@ mod tests {
     use super::*;
 
     fn findings(yaml: &str) -> Vec<Finding> {
-        let doc = crate::yaml::parse(yaml).expect("valid yaml");
+        let doc = crate::pipeline::yaml::parse(yaml).expect("valid yaml");
         check(SchemaName::Pipeline, &doc.value)
     }
 

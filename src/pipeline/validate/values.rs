@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use super::Checker;
-use crate::codes;
-use crate::diagnostic::did_you_mean;
-use crate::schema::Target;
-use crate::yaml::push_token;
+use crate::diag::codes;
+use crate::diag::diagnostic::did_you_mean;
+use crate::pipeline::schema::Target;
+use crate::pipeline::yaml::push_token;
 
 /// Regions a typo is most likely aimed at (did-you-mean only; any well-formed name passes).
 const KNOWN_REGIONS: &[&str] = &[
@@ -51,7 +51,7 @@ const KNOWN_REGIONS: &[&str] = &[
 
 fn err(
     c: &mut Checker,
-    code: &'static crate::diagnostic::Code,
+    code: &'static crate::diag::diagnostic::Code,
     pointer: &str,
     message: String,
     help: impl Into<String>,

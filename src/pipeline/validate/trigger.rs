@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use super::{Checker, schedule, values};
-use crate::codes;
-use crate::diagnostic::did_you_mean;
-use crate::model::{self, Condition, Status};
-use crate::raw::{self, Block, Operator, StatusList};
-use crate::schema::Target;
+use crate::diag::codes;
+use crate::diag::diagnostic::did_you_mean;
+use crate::pipeline::model::{self, Condition, Status};
+use crate::pipeline::raw::{self, Block, Operator, StatusList};
+use crate::pipeline::schema::Target;
 
 /// The pipeline's own identity, for the self-dependency check.
 pub struct SelfId<'a> {

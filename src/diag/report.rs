@@ -7,8 +7,8 @@ use std::fmt;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde_json::{Value, json};
 
-use crate::codes;
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diag::codes;
+use crate::diag::diagnostic::{Diagnostic, Label, Severity};
 
 /// Counts shown in summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
