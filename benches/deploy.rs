@@ -16,6 +16,9 @@
 //! `python3 -m venv target/py && target/py/bin/pip install -r benches/requirements.txt`, then
 //! `PATH=$PWD/target/py/bin:$PATH cargo bench --bench deploy`.
 
+// A benchmark is an edge: it reads files, runs processes and reads the clock.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../tests/moto/mod.rs"]
 mod moto;
 #[path = "tree/mod.rs"]

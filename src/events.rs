@@ -1,4 +1,4 @@
-//! The event contracts of SPEC §6 as typed values: the Step Functions status change that
+//! The event contracts as typed values: the Step Functions status change that
 //! upstream accounts forward, the trigger event the manager broadcasts, and the data product
 //! refresh event. Their JSON Schemas (`dpc schema NAME`) are generated from these types.
 
@@ -36,7 +36,7 @@ pub struct Envelope<D> {
     pub detail: D,
 }
 
-/// §6.1: Step Functions "Execution Status Change" (`source: aws.states`).
+/// Step Functions "Execution Status Change" (`source: aws.states`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionStatusChange {
@@ -60,7 +60,7 @@ pub struct ExecutionStatusChange {
     pub redrive_count: Option<u32>,
 }
 
-/// §6.2: the trigger the central manager broadcasts to a consumer account.
+/// The trigger the central manager broadcasts to a consumer account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Trigger {
@@ -103,7 +103,7 @@ pub struct ProductArrival {
     pub refreshed_at: String,
 }
 
-/// §6.3: a data product was refreshed.
+/// A data product was refreshed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DataProductRefresh {
@@ -128,11 +128,11 @@ pub struct Producer {
     pub execution_arn: String,
 }
 
-/// The §6.1 event as EventBridge delivers it.
+/// The status event as EventBridge delivers it.
 pub type StatusChangeEvent = Envelope<ExecutionStatusChange>;
-/// The §6.2 event.
+/// The trigger event.
 pub type TriggerEvent = Envelope<Trigger>;
-/// The §6.3 event.
+/// The refresh event.
 pub type RefreshEvent = Envelope<DataProductRefresh>;
 
 #[cfg(test)]

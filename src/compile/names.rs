@@ -18,7 +18,7 @@ pub const LOG_GROUP_MAX: usize = 512;
 const HASH_LEN: usize = 8;
 
 /// `full` if it fits in `max` characters, else its first characters, `-` and a hash of `full`.
-/// Names here are ASCII (SPEC §3 name rules), so bytes are characters.
+/// Names here are ASCII (pipeline name rules), so bytes are characters.
 pub fn fit(full: &str, max: usize) -> String {
     if full.len() <= max {
         return full.to_string();

@@ -1,4 +1,4 @@
-//! The schedule (SPEC §4.1, §4.4): reads a pipeline's `trigger.schedule` and produces the
+//! The schedule: reads a pipeline's `trigger.schedule` and produces the
 //! `schedule.json` artifact and the facts the template needs.
 //!
 //! A schedule alone starts the pipeline: in UTC through a scheduled `AWS::Events::Rule` on the

@@ -9,7 +9,7 @@
 //! values `{{…}}` placeholders read. EMR creates a transient cluster, adds one step per
 //! SPARK/SHELL step and terminates the cluster on success and, through a Catch, on any
 //! failure, then fails with the original error; GLUE runs one job run per step. On success,
-//! `Publish` puts one refresh event (SPEC §6.3) per `publish.dataProducts`.
+//! `Publish` puts one refresh event per `publish.dataProducts`.
 //!
 //! # Execution input
 //! `{"run": {"type", "triggerId", "time"}, "upstreams"?, "dataProducts"?}`: the trigger rule
@@ -148,7 +148,7 @@ fn prologue(env: &Env, states: &mut Map<String, Value>) {
     );
 }
 
-/// The conditional write that makes starts idempotent (SPEC §4.4).
+/// The conditional write that makes starts idempotent.
 fn claim(env: &Env) -> Value {
     json!({
         "Type": "Task",
@@ -562,7 +562,7 @@ fn publish_bus(env: &Env) -> String {
     }
 }
 
-/// One data product refresh event (SPEC §6.3).
+/// One data product refresh event.
 fn refresh_entry(env: &Env, bus: &str, dp: &DataProduct) -> Value {
     json!({
         "EventBusName": bus,

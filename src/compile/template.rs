@@ -1,4 +1,4 @@
-//! The per-pipeline CloudFormation template (SPEC §5.3): reads the compiled pattern, schedule
+//! The per-pipeline CloudFormation template: reads the compiled pattern, schedule
 //! and state machine and produces the stack `dpc-<name>`: the state machine and its role, its
 //! log group, the trigger rule on `dpc-pipelines` (retry policy, dead-letter queue), the
 //! schedule, notifications, Glue jobs, the registration custom resource and outputs.
@@ -17,7 +17,7 @@ use super::trigger_pattern::TriggerPattern;
 use super::{Env, iam, names, notify};
 use crate::pipeline::model::{Compute, NotificationType, Script, Window};
 
-/// The bus trigger events arrive on in every user account (SPEC §5.2).
+/// The bus trigger events arrive on in every user account.
 pub const PIPELINES_BUS: &str = "dpc-pipelines";
 /// Days the state machine's logs are kept.
 const LOG_RETENTION_DAYS: u32 = 90;
@@ -341,7 +341,7 @@ fn glue_jobs(env: &Env, out: &mut Map<String, Value>) {
 pub const NO_REGISTRATION: &str = "none";
 
 /// Registers the pipeline's dependencies with the central registry; deleting the stack
-/// deregisters it (SPEC §5.1).
+/// deregisters it.
 fn registration(
     env: &Env,
     pattern: Option<&TriggerPattern>,

@@ -1,4 +1,4 @@
-//! The consumer rule's trigger pattern (SPEC §6.2): reads a pipeline's trigger and produces
+//! The consumer rule's trigger pattern: reads a pipeline's trigger and produces
 //! the EventBridge pattern that re-checks its condition on a trigger event, measured by the
 //! pattern engine against EventBridge's limits.
 //!
@@ -146,7 +146,7 @@ fn execution_test(leaf: &ExecutionLeaf, env: &Env) -> Test {
 
 fn data_product_test(leaf: &DataProductLeaf) -> Test {
     // The trigger event keys data products by domain and name only; the manager checks the
-    // producing account before it counts a refresh (SPEC §6.2 has no account level here).
+    // producing account before it counts a refresh (the trigger event has no account level here).
     Test {
         path: vec![leaf.domain.clone(), leaf.name.clone(), "status".into()],
         values: BTreeSet::from([ARRIVED.to_string()]),

@@ -1,4 +1,4 @@
-//! The versioned per-account stack `dpc-account` (SPEC §5.2, like `cdk bootstrap`): the
+//! The versioned per-account stack `dpc-account` (like `cdk bootstrap`): the
 //! `dpc-pipelines` bus the central account may put triggers on, the rule forwarding `dpc-*`
 //! state machines' status changes to the central bus, the artifacts bucket, the claims table,
 //! the EMR and Glue roles, the notifications key, and the SSM parameters (`/dpc/account/…`)

@@ -1,9 +1,10 @@
-//! Deploying through CloudFormation (SPEC §5.2, §5.3). The pure parts live here: the
+//! Deploying through CloudFormation. The pure parts live here: the
 //! per-account `dpc-account` stack template and the decision what to do with a stack given its
 //! current status. The AWS calls that use them sit at the edge.
 
 pub mod account_stack;
 pub mod changes;
+#[allow(clippy::disallowed_methods)]
 pub mod fleet;
 pub mod plan;
 pub mod target;

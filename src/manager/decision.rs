@@ -1,5 +1,5 @@
 //! The decision: for one dependent, read the latest counting result of each leaf inside its
-//! window, build the SPEC §6.2 trigger event those results would make, and test it with the
+//! window, build the trigger event those results would make, and test it with the
 //! dependent's compiled pattern through dpc's EventBridge-compatible engine. The event tested
 //! is the event emitted, and EventBridge tests the same pattern on it in the consumer account,
 //! so the manager and EventBridge can never disagree.
@@ -121,7 +121,7 @@ pub fn trigger_id(reg: &Registration, runs: &[(&Upstream, &Run)]) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SPEC §6.2 event for `reg` carrying `runs`.
+/// The trigger event for `reg` carrying `runs`.
 pub fn trigger_event(reg: &Registration, runs: &[(&Upstream, &Run)], now: Millis) -> TriggerEvent {
     let id = trigger_id(reg, runs);
     let mut upstreams: BTreeMap<String, BTreeMap<String, BTreeMap<String, UpstreamRun>>> =

@@ -1,4 +1,4 @@
-//! Lifecycle and audit (SPEC §4.4): per dependent a phase WAITING → TRIGGERED → RUNNING →
+//! Lifecycle and audit: per dependent a phase WAITING → TRIGGERED → RUNNING →
 //! COMPLETED | ERROR, per leaf WAITING | ARRIVED with the run that satisfied it, and a history
 //! entry for every transition with its cause.
 

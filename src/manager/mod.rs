@@ -1,11 +1,11 @@
-//! The trigger manager (SPEC §4.4, §5.1, §6): records upstream facts once, evaluates the
+//! The trigger manager: records upstream facts once, evaluates the
 //! dependents of what changed, and emits exactly one trigger per satisfied window.
 //!
 //! The manager is pure decision logic over a [`Store`]: no clock (every entry point takes
 //! `now`), no network. Each event is handled in one store transaction, so its effects — run
 //! log, dependency states, history, trigger records and the outbox of events to send — are
 //! committed together or not at all. The same code runs in `dpc test` (virtual time, memory
-//! or SQLite), `dpc local` and, behind a DynamoDB store, the central account's Lambda.
+//! or SQLite) and `dpc status`; it is written to run unchanged behind other stores.
 //!
 //! Modules: [`registry`] (what is registered, and the upstream → dependents index),
 //! [`runlog`] (facts and de-duplication), [`window`] (which results count), [`decision`]
@@ -143,7 +143,7 @@ impl<S: Store> Manager<S> {
         })
     }
 
-    /// Handles an upstream status change (SPEC §6.1).
+    /// Handles an upstream status change.
     pub fn handle_status(
         &mut self,
         event: &StatusChangeEvent,
@@ -156,7 +156,7 @@ impl<S: Store> Manager<S> {
         }
     }
 
-    /// Handles a data product refresh (SPEC §6.3).
+    /// Handles a data product refresh.
     pub fn handle_refresh(
         &mut self,
         event: &RefreshEvent,

@@ -1,5 +1,5 @@
-//! The run log: turns upstream status events (SPEC §6.1) and data product refresh events
-//! (§6.3) into [`Run`] facts, and decides whether a fact is new. An event is recorded once:
+//! The run log: turns upstream status events and data product refresh events
+//! into [`Run`] facts, and decides whether a fact is new. An event is recorded once:
 //! de-duplicated by its event id and by `(executionArn, status, redrive attempt)`, and an
 //! execution's status never moves backwards (a RUNNING delivered after its SUCCEEDED is stale).
 
@@ -218,7 +218,7 @@ pub fn execution_arn(id: &PipelineId, execution: &str) -> String {
     )
 }
 
-/// One execution's status change as AWS emits it (SPEC §6.1). The event id is the fact
+/// One execution's status change as AWS emits it. The event id is the fact
 /// itself — (execution, status, redrive attempt) — so a repeated delivery is a duplicate.
 pub struct StatusFact<'a> {
     pub pipeline: &'a PipelineId,

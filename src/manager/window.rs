@@ -1,4 +1,4 @@
-//! Windows (SPEC §4.4): which upstream results count for a dependent at a given time.
+//! Windows: which upstream results count for a dependent at a given time.
 //!
 //! A result counts when its time is inside every bound that applies:
 //! - since the last trigger (the reset of all leaves, always);

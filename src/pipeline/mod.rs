@@ -3,6 +3,7 @@
 //! projects, and the checks across pipelines.
 
 pub mod cross;
+#[allow(clippy::disallowed_methods)]
 pub mod load;
 pub mod model;
 pub mod raw;

@@ -1,6 +1,6 @@
 //! Validated model types: what `validate` produces from raw types and what every later stage
-//! (compiler, trigger manager, local runtime) consumes. Values here already obey every rule
-//! of SPEC §3–§4: statuses are canonical, schedules parsed, leaves merged.
+//! (compiler, trigger manager, scenarios) consumes. Values here already obey every rule
+//! of pipeline.yaml: statuses are canonical, schedules parsed, leaves merged.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -102,7 +102,7 @@ impl<L> Condition<L> {
     }
 }
 
-/// Canonical execution statuses (SPEC §3).
+/// Canonical execution statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Running,

@@ -310,7 +310,8 @@ pub struct Step {
     /// Retries on failure, with exponential backoff, 0-10. Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
-    /// How `dpc local` runs the step on a laptop.
+    /// How the step runs on a developer's machine instead of on AWS (validated; no dpc command
+    /// runs it yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalRun>,
 }
@@ -323,7 +324,8 @@ pub enum StepType {
     Glue,
 }
 
-/// A local command for `dpc local` (placeholders as in `args`).
+/// A shell command that stands in for the step on a developer's machine (placeholders as in
+/// `args`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LocalRun {

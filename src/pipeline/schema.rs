@@ -65,17 +65,17 @@ impl SchemaName {
             SchemaName::Pipeline => generate::<raw::Pipeline>(),
             SchemaName::Config => generate::<raw::Config>(),
             SchemaName::StatusEvent => event::<events::StatusChangeEvent>(
-                "Step Functions execution status change (SPEC §6.1)",
+                "Step Functions execution status change",
                 "aws.states",
                 "Step Functions Execution Status Change",
             ),
             SchemaName::TriggerEvent => event::<events::TriggerEvent>(
-                "dpc pipeline trigger (SPEC §6.2)",
+                "dpc pipeline trigger",
                 events::TRIGGER_SOURCE,
                 events::TRIGGER_DETAIL_TYPE,
             ),
             SchemaName::RefreshEvent => event::<events::RefreshEvent>(
-                "dpc data product refresh (SPEC §6.3)",
+                "dpc data product refresh",
                 events::REFRESH_SOURCE,
                 events::REFRESH_DETAIL_TYPE,
             ),

@@ -529,7 +529,7 @@ fn check_triggers(x: &Expectation, triggers: &[TriggerLog], until: Millis) -> Ch
     }
 }
 
-/// A §6.1 status event of `id`'s execution `exec`.
+/// A status event of `id`'s execution `exec`.
 fn status_event(
     id: &PipelineId,
     exec: &str,

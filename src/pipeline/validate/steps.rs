@@ -310,7 +310,10 @@ fn step(
                 &format!("{p}/local/command"),
                 Target::Value,
                 "`local.command` is empty",
-                Some("give the command `dpc local` should run".into()),
+                Some(
+                    "give the shell command that stands in for this step on a developer's machine"
+                        .into(),
+                ),
             );
             ok = false;
         }
