@@ -7,7 +7,9 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
 
-// The edges: the only modules allowed to print, touch files, processes or the clock.
+// Edges are marked where they are declared: the only modules allowed to print, or to touch
+// files, processes or the clock.
+pub mod asl;
 #[allow(clippy::disallowed_methods)]
 pub mod aws;
 #[allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]

@@ -14,6 +14,7 @@ pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod local;
 pub mod schema;
 pub mod setup_user_account;
 pub mod status;
@@ -114,6 +115,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Delete pipelines' stacks and wait until they are gone.
     Destroy(destroy::DestroyArgs),
+    /// Run state machines locally, in dpc's States Language interpreter.
+    Local(local::LocalArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -150,6 +153,7 @@ fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> 
         Command::Deploy(args) => deploy::run(&args, global),
         Command::Diff(args) => diff::run(&args, global),
         Command::Destroy(args) => destroy::run(&args, global),
+        Command::Local(args) => local::run(&args, global),
     }
 }
 
