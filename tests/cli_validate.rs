@@ -236,7 +236,9 @@ fn schema_pipeline_is_the_committed_file() {
     let o = dpc(&["schema", "nope"]);
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o).contains("known schemas: pipeline, config, status-event, trigger-event, refresh-event")
+        stderr(&o).contains(
+            "known schemas: pipeline, config, status-event, trigger-event, refresh-event"
+        )
     );
 }
 
