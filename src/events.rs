@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// `source` of Step Functions status change events.
+pub const STATUS_SOURCE: &str = "aws.states";
+/// `detail-type` of Step Functions status change events.
+pub const STATUS_DETAIL_TYPE: &str = "Step Functions Execution Status Change";
 /// `source` of trigger events.
 pub const TRIGGER_SOURCE: &str = "dpc.trigger-manager";
 /// `detail-type` of trigger events.

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
-use crate::manager::runlog::{format_time, parse_time};
 use crate::manager::sqlite::SqliteStore;
+use crate::manager::time::{format_time, parse_time};
 use crate::manager::{Manager, PipelineStatus};
 
 /// Where the embedded store lives unless `--store` or `DPC_STORE` says otherwise.

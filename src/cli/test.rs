@@ -59,17 +59,12 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         OutputFormat::Human if !results.is_empty() => out(&human_report(&results, global.quiet))?,
         OutputFormat::Human => {}
     }
-    for b in &broken {
-        for e in &b.errors {
-            eprintln!("error: {e}");
+    if !broken.is_empty() {
+        let mut message = format!("{} scenario(s) could not be run:", broken.len());
+        for e in broken.iter().flat_map(|b| &b.errors) {
+            message.push_str(&format!("\n  {e}"));
         }
-    }
-    if let Some(first) = broken.first() {
-        return Err(Error::usage(format!(
-            "{} scenario(s) could not be run, the first {}",
-            broken.len(),
-            first.file.display()
-        )));
+        return Err(Error::usage(message));
     }
     Ok(ExitStatus::check(results.iter().all(|r| r.passed)))
 }

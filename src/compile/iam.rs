@@ -5,8 +5,9 @@
 use serde_json::{Value, json};
 
 use super::Env;
+use super::cfn::{get_att, reference, sub};
 use super::state_machine::Uses;
-use super::template::{get_att, reference, sub, tags};
+use super::template::tags;
 
 /// The state machine's execution role.
 pub fn state_machine_role(env: &Env, uses: &Uses) -> Value {

@@ -14,6 +14,7 @@
 //! - in `state-machine.asl.json`, `${Name}` keys of the state machine's
 //!   `DefinitionSubstitutions` (see [`state_machine`]).
 
+pub mod cfn;
 pub mod check;
 pub mod explain;
 mod iam;

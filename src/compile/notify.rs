@@ -10,8 +10,10 @@
 use serde_json::{Map, Value, json};
 
 use super::Env;
+use super::cfn::{get_att, reference, sub};
 use super::names;
-use super::template::{get_att, reference, sub, tags};
+use super::template::tags;
+use crate::events;
 use crate::pipeline::model::{Channel, NotificationType, Notifications};
 
 /// Statuses each notification type reports (FULL_EXECUTION also logs every state: see template).
@@ -111,8 +113,8 @@ fn rule(env: &Env, kind: NotificationType) -> Value {
             "Description": format!("dpc pipeline {}: run status notifications", env.name()),
             "State": "ENABLED",
             "EventPattern": {
-                "source": ["aws.states"],
-                "detail-type": ["Step Functions Execution Status Change"],
+                "source": [events::STATUS_SOURCE],
+                "detail-type": [events::STATUS_DETAIL_TYPE],
                 "detail": {"stateMachineArn": [reference("StateMachine")], "status": statuses(kind)},
             },
             "Targets": [{

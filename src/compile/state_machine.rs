@@ -32,6 +32,7 @@ use serde_json::{Map, Value, json};
 
 use super::Env;
 use super::names;
+use crate::events;
 use crate::pipeline::model::{Compute, DataProduct, EmrSettings, Script, Step, StepType};
 
 pub const CLAIM_STATE: &str = "Claim trigger";
@@ -48,9 +49,6 @@ const FAILED: &str = "Failed";
 const EVENTS_PER_CALL: usize = 10;
 /// Seconds before the first retry of a failed step; doubles each time (with full jitter).
 const RETRY_INTERVAL: u64 = 60;
-
-pub const REFRESH_SOURCE: &str = "dpc.data-product";
-pub const REFRESH_DETAIL_TYPE: &str = "dpc Data Product Refreshed";
 
 /// A compiled state machine and the services its states call.
 #[derive(Debug, Clone)]
@@ -584,8 +582,8 @@ fn publish_bus(env: &Env) -> String {
 fn refresh_entry(env: &Env, bus: &str, dp: &DataProduct) -> Value {
     json!({
         "EventBusName": bus,
-        "Source": REFRESH_SOURCE,
-        "DetailType": REFRESH_DETAIL_TYPE,
+        "Source": events::REFRESH_SOURCE,
+        "DetailType": events::REFRESH_DETAIL_TYPE,
         "Detail": {
             "domain": dp.domain,
             "name": dp.name,

@@ -11,6 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cfn::{get_att, reference, sub};
 use super::schedule::{self, ScheduleArtifact, ScheduleKind};
 use super::state_machine::{self, StateMachine};
 use super::trigger_pattern::TriggerPattern;
@@ -23,25 +24,6 @@ pub const PIPELINES_BUS: &str = "dpc-pipelines";
 const LOG_RETENTION_DAYS: u32 = 90;
 /// EventBridge's maximum retries and event age: a start is retried as long as AWS allows.
 const TARGET_RETRY: (u32, u32) = (185, 86_400);
-
-/// `{"Ref": name}`.
-pub fn reference(name: &str) -> Value {
-    json!({"Ref": name})
-}
-
-/// `{"Fn::GetAtt": [id, attribute]}`.
-pub fn get_att(id: &str, attribute: &str) -> Value {
-    json!({"Fn::GetAtt": [id, attribute]})
-}
-
-/// Text with `${…}` placeholders as `Fn::Sub`, plain text as itself.
-pub fn sub(text: &str) -> Value {
-    if text.contains("${") {
-        json!({"Fn::Sub": text})
-    } else {
-        json!(text)
-    }
-}
 
 /// Resource tags: the pipeline's own, then dpc's (which win on a clash).
 pub fn tags(env: &Env) -> Value {

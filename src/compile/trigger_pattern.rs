@@ -19,11 +19,10 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::{CompileError, Env};
+use crate::events;
 use crate::pattern::Pattern;
 use crate::pipeline::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator, Trigger};
 
-pub const TRIGGER_SOURCE: &str = "dpc.trigger-manager";
-pub const TRIGGER_DETAIL_TYPE: &str = "dpc Pipeline Trigger";
 /// The status a data product leaf tests.
 pub const ARRIVED: &str = "ARRIVED";
 
@@ -81,8 +80,8 @@ pub fn build(env: &Env) -> Result<Option<Value>, CompileError> {
     );
     insert_blocks(trigger, env, &mut detail)?;
     Ok(Some(json!({
-        "source": [TRIGGER_SOURCE],
-        "detail-type": [TRIGGER_DETAIL_TYPE],
+        "source": [events::TRIGGER_SOURCE],
+        "detail-type": [events::TRIGGER_DETAIL_TYPE],
         "account": [env.central_account_text()],
         "detail": detail,
     })))

@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::compile::template::{get_att, reference, sub};
+use crate::compile::cfn::{get_att, reference, sub};
+use crate::events;
 use crate::pipeline::model::Central;
 
 /// The stack's name in every account and region.
@@ -106,8 +107,8 @@ fn forwarding(r: &mut Map<String, Value>, central_bus_arn: &str) {
         "Properties": {
             "Description": "Forward dpc state machines' status changes to the central bus",
             "EventPattern": {
-                "source": ["aws.states"],
-                "detail-type": ["Step Functions Execution Status Change"],
+                "source": [events::STATUS_SOURCE],
+                "detail-type": [events::STATUS_DETAIL_TYPE],
                 "detail": {"stateMachineArn": [{"prefix": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:dpc-")}]},
             },
             "State": "ENABLED",

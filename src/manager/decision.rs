@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::lifecycle::{LeafState, RunRef};
 use super::registry::{Registration, Upstream};
-use super::runlog::{Run, format_time};
+use super::runlog::Run;
 use super::store::{Millis, StoreError, Tx};
+use super::time::format_time;
 use super::window::{Bound, Periods};
 use crate::events::{self, Envelope, ProductArrival, Target, Trigger, TriggerEvent, UpstreamRun};
 use crate::pattern::{Event, Pattern};

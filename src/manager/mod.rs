@@ -19,6 +19,7 @@ pub mod registry;
 pub mod runlog;
 pub mod sqlite;
 pub mod store;
+pub mod time;
 pub mod window;
 
 #[cfg(test)]
@@ -37,8 +38,9 @@ use crate::events::{
 use decision::Prepared;
 use lifecycle::{DependentState, HistoryEntry, LeafState, Phase, leaf_changes};
 use registry::{PipelineId, Registration};
-use runlog::{Observation, Run, format_time, parse_time};
+use runlog::{Observation, Run};
 use store::{Millis, OutboxItem, OutboxKind, Store, StoreError, TriggerRecord, Tx};
+use time::{format_time, parse_time};
 use window::Bound;
 
 /// What became of one event.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::registry::{PipelineId, Upstream, product_key};
 use super::store::Millis;
+use super::time::{format_time, parse_time};
 use crate::compile::trigger_pattern::ARRIVED;
 use crate::events::{DataProductRefresh, ExecutionStatusChange};
 use crate::pipeline::model::Status;
@@ -236,8 +237,8 @@ impl StatusFact<'_> {
         let arn = execution_arn(self.pipeline, self.execution);
         crate::events::Envelope {
             id: Some(format!("{arn}/{}/{}", self.status, self.redrive)),
-            source: "aws.states".into(),
-            detail_type: "Step Functions Execution Status Change".into(),
+            source: crate::events::STATUS_SOURCE.into(),
+            detail_type: crate::events::STATUS_DETAIL_TYPE.into(),
             account: self.pipeline.account.clone(),
             region: self.pipeline.region.clone(),
             time: Some(format_time(self.stopped.unwrap_or(self.started))),
@@ -271,20 +272,6 @@ fn run_context(input: Option<&str>) -> (RunType, Option<String>) {
         .and_then(|t| t.as_str())
         .map(str::to_string);
     (kind, trigger_id)
-}
-
-/// RFC 3339 text → milliseconds.
-pub fn parse_time(text: &str) -> Option<Millis> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
-/// Milliseconds → RFC 3339 text in UTC (seconds precision unless there are millis).
-pub fn format_time(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_else(|| ms.to_string())
 }
 
 #[cfg(test)]

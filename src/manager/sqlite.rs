@@ -49,8 +49,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 ";
 
-fn err(e: rusqlite::Error) -> StoreError {
-    StoreError(e.to_string())
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
 }
 
 /// WAL pages after which a commit checkpoints by itself (see `init`).
@@ -71,34 +73,27 @@ impl SqliteStore {
 
     /// A private in-memory database.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(err)?, false)
+        Self::init(Connection::open_in_memory()?, false)
     }
 
     fn init(conn: Connection, file: bool) -> Result<SqliteStore, StoreError> {
         if file {
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(err)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
             // A checkpoint syncs the database file (milliseconds). SQLite's default of one per
             // 1,000 WAL pages lands on about 1% of events; one per 10,000 pages (a WAL of at most
             // ~40 MB) keeps it off the p99 of event handling.
-            conn.pragma_update(None, "wal_autocheckpoint", DEFAULT_AUTO_CHECKPOINT_PAGES)
-                .map_err(err)?;
+            conn.pragma_update(None, "wal_autocheckpoint", DEFAULT_AUTO_CHECKPOINT_PAGES)?;
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError(format!(
                 "the store has schema version {version}; this dpc knows up to {SCHEMA_VERSION}"
             )));
         }
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(err)?;
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(SqliteStore { conn })
     }
 }
@@ -111,14 +106,14 @@ impl SqliteStore {
     pub fn set_auto_checkpoint(&mut self, pages: u32) -> Result<(), StoreError> {
         self.conn
             .pragma_update(None, "wal_autocheckpoint", pages)
-            .map_err(err)
+            .map_err(StoreError::from)
     }
 
     /// Copies the WAL into the database file (PASSIVE: never blocks writers).
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .map_err(err)
+            .map_err(StoreError::from)
     }
 }
 
@@ -129,12 +124,11 @@ impl Store for SqliteStore {
     ) -> Result<R, StoreError> {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut wrapped = SqlTx(tx);
         // On error the transaction is dropped, which rolls it back.
         let result = f(&mut wrapped)?;
-        wrapped.0.commit().map_err(err)?;
+        wrapped.0.commit()?;
         Ok(result)
     }
 }
@@ -143,12 +137,7 @@ struct SqlTx<'a>(rusqlite::Transaction<'a>);
 
 impl SqlTx<'_> {
     fn claim(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
-        let n = self
-            .0
-            .prepare_cached(sql)
-            .map_err(err)?
-            .execute([key])
-            .map_err(err)?;
+        let n = self.0.prepare_cached(sql)?.execute([key])?;
         Ok(n == 1)
     }
 
@@ -160,11 +149,9 @@ impl SqlTx<'_> {
     ) -> Result<Option<T>, StoreError> {
         let body: Option<String> = self
             .0
-            .prepare_cached(sql)
-            .map_err(err)?
+            .prepare_cached(sql)?
             .query_row([key], |r| r.get(0))
-            .optional()
-            .map_err(err)?;
+            .optional()?;
         Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 }
@@ -197,47 +184,35 @@ impl Tx for SqlTx<'_> {
         self.delete_registration(&key)?;
         let body = serde_json::to_string(reg)?;
         self.0
-            .prepare_cached("INSERT INTO registrations (id, body) VALUES (?1, ?2)")
-            .map_err(err)?
-            .execute(params![key, body])
-            .map_err(err)?;
-        let mut insert = self
-            .0
-            .prepare_cached("INSERT OR IGNORE INTO dependents (upstream, pipeline) VALUES (?1, ?2)")
-            .map_err(err)?;
+            .prepare_cached("INSERT INTO registrations (id, body) VALUES (?1, ?2)")?
+            .execute(params![key, body])?;
+        let mut insert = self.0.prepare_cached(
+            "INSERT OR IGNORE INTO dependents (upstream, pipeline) VALUES (?1, ?2)",
+        )?;
         for leaf in &reg.leaves {
-            insert
-                .execute(params![leaf.upstream.key(), key])
-                .map_err(err)?;
+            insert.execute(params![leaf.upstream.key(), key])?;
         }
         Ok(())
     }
 
     fn delete_registration(&mut self, id: &str) -> Result<bool, StoreError> {
         self.0
-            .prepare_cached("DELETE FROM dependents WHERE pipeline = ?1")
-            .map_err(err)?
-            .execute([id])
-            .map_err(err)?;
+            .prepare_cached("DELETE FROM dependents WHERE pipeline = ?1")?
+            .execute([id])?;
         let n = self
             .0
-            .prepare_cached("DELETE FROM registrations WHERE id = ?1")
-            .map_err(err)?
-            .execute([id])
-            .map_err(err)?;
+            .prepare_cached("DELETE FROM registrations WHERE id = ?1")?
+            .execute([id])?;
         Ok(n > 0)
     }
 
     fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
         let mut stmt = self
             .0
-            .prepare_cached("SELECT body FROM registrations ORDER BY id")
-            .map_err(err)?;
+            .prepare_cached("SELECT body FROM registrations ORDER BY id")?;
         let bodies = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         bodies
             .iter()
             .map(|b| serde_json::from_str(b).map_err(StoreError::from))
@@ -245,12 +220,12 @@ impl Tx for SqlTx<'_> {
     }
 
     fn dependents(&self, upstream: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT pipeline FROM dependents WHERE upstream = ?1 ORDER BY pipeline")
-            .map_err(err)?;
-        let rows = stmt.query_map([upstream], |r| r.get(0)).map_err(err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        let mut stmt = self.0.prepare_cached(
+            "SELECT pipeline FROM dependents WHERE upstream = ?1 ORDER BY pipeline",
+        )?;
+        let rows = stmt.query_map([upstream], |r| r.get(0))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
     }
 
     fn claim_event_id(&mut self, id: &str) -> Result<bool, StoreError> {
@@ -264,32 +239,27 @@ impl Tx for SqlTx<'_> {
     fn run(&self, upstream: &str, id: &str) -> Result<Option<Run>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE upstream = ?1 AND id = ?2");
         self.0
-            .prepare_cached(&sql)
-            .map_err(err)?
+            .prepare_cached(&sql)?
             .query_row([upstream, id], run_from_row)
             .optional()
-            .map_err(err)
+            .map_err(StoreError::from)
     }
 
     fn put_run(&mut self, run: &Run) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT OR REPLACE INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         );
-        self.0
-            .prepare_cached(&sql)
-            .map_err(err)?
-            .execute(params![
-                run.upstream,
-                run.id,
-                run.status,
-                run.redrive,
-                run.run_type.as_str(),
-                run.started,
-                run.time,
-                run.stop_date,
-                run.trigger_id
-            ])
-            .map_err(err)?;
+        self.0.prepare_cached(&sql)?.execute(params![
+            run.upstream,
+            run.id,
+            run.status,
+            run.redrive,
+            run.run_type.as_str(),
+            run.started,
+            run.time,
+            run.stop_date,
+            run.trigger_id
+        ])?;
         Ok(())
     }
 
@@ -311,11 +281,10 @@ impl Tx for SqlTx<'_> {
             None => (None, false),
         };
         self.0
-            .prepare_cached(&sql)
-            .map_err(err)?
+            .prepare_cached(&sql)?
             .query_row(params![upstream, at, strict, include_manual], run_from_row)
             .optional()
-            .map_err(err)
+            .map_err(StoreError::from)
     }
 
     fn state(&self, id: &str) -> Result<Option<DependentState>, StoreError> {
@@ -325,10 +294,8 @@ impl Tx for SqlTx<'_> {
     fn put_state(&mut self, id: &str, state: &DependentState) -> Result<(), StoreError> {
         let body = serde_json::to_string(state)?;
         self.0
-            .prepare_cached("INSERT OR REPLACE INTO states (pipeline, body) VALUES (?1, ?2)")
-            .map_err(err)?
-            .execute(params![id, body])
-            .map_err(err)?;
+            .prepare_cached("INSERT OR REPLACE INTO states (pipeline, body) VALUES (?1, ?2)")?
+            .execute(params![id, body])?;
         Ok(())
     }
 
@@ -337,9 +304,9 @@ impl Tx for SqlTx<'_> {
             .prepare_cached(
                 "INSERT INTO history (pipeline, at, kind, change, cause) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .map_err(err)?
+            ?
             .execute(params![e.pipeline, e.at, e.kind, e.change, e.cause])
-            .map_err(err)?;
+            ?;
         Ok(())
     }
 
@@ -349,19 +316,18 @@ impl Tx for SqlTx<'_> {
             .prepare_cached(
                 "SELECT pipeline, at, kind, change, cause FROM history WHERE pipeline = ?1 ORDER BY seq",
             )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([id], |r| {
-                Ok(HistoryEntry {
-                    pipeline: r.get(0)?,
-                    at: r.get(1)?,
-                    kind: r.get(2)?,
-                    change: r.get(3)?,
-                    cause: r.get(4)?,
-                })
+            ?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(HistoryEntry {
+                pipeline: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                change: r.get(3)?,
+                cause: r.get(4)?,
             })
-            .map_err(err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
     }
 
     fn insert_trigger(&mut self, r: &TriggerRecord) -> Result<bool, StoreError> {
@@ -369,53 +335,44 @@ impl Tx for SqlTx<'_> {
             .0
             .prepare_cached(
                 "INSERT OR IGNORE INTO triggers (trigger_id, pipeline, at) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(err)?
-            .execute(params![r.trigger_id, r.pipeline, r.at])
-            .map_err(err)?;
+            )?
+            .execute(params![r.trigger_id, r.pipeline, r.at])?;
         Ok(n == 1)
     }
 
     fn triggers(&self) -> Result<Vec<TriggerRecord>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT trigger_id, pipeline, at FROM triggers ORDER BY at, trigger_id")
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(TriggerRecord {
-                    trigger_id: r.get(0)?,
-                    pipeline: r.get(1)?,
-                    at: r.get(2)?,
-                })
+        let mut stmt = self.0.prepare_cached(
+            "SELECT trigger_id, pipeline, at FROM triggers ORDER BY at, trigger_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TriggerRecord {
+                trigger_id: r.get(0)?,
+                pipeline: r.get(1)?,
+                at: r.get(2)?,
             })
-            .map_err(err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
     }
 
     fn push_outbox(&mut self, id: &str, kind: OutboxKind, body: &str) -> Result<(), StoreError> {
         self.0
-            .prepare_cached("INSERT INTO outbox (id, kind, body) VALUES (?1, ?2, ?3)")
-            .map_err(err)?
-            .execute(params![id, kind.as_str(), body])
-            .map_err(err)?;
+            .prepare_cached("INSERT INTO outbox (id, kind, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, kind.as_str(), body])?;
         Ok(())
     }
 
     fn outbox(&self) -> Result<Vec<OutboxItem>, StoreError> {
         let mut stmt = self
             .0
-            .prepare_cached("SELECT seq, id, kind, body FROM outbox ORDER BY seq")
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                let kind: String = r.get(2)?;
-                Ok((r.get(0)?, r.get(1)?, kind, r.get(3)?))
-            })
-            .map_err(err)?;
+            .prepare_cached("SELECT seq, id, kind, body FROM outbox ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            let kind: String = r.get(2)?;
+            Ok((r.get(0)?, r.get(1)?, kind, r.get(3)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, id, kind, body): (i64, String, String, String) = row.map_err(err)?;
+            let (seq, id, kind, body): (i64, String, String, String) = row?;
             let kind = OutboxKind::parse(&kind)
                 .ok_or_else(|| StoreError(format!("outbox row {seq}: unknown kind `{kind}`")))?;
             out.push(OutboxItem {
@@ -430,10 +387,8 @@ impl Tx for SqlTx<'_> {
 
     fn remove_outbox(&mut self, seq: i64) -> Result<(), StoreError> {
         self.0
-            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
-            .map_err(err)?
-            .execute([seq])
-            .map_err(err)?;
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+            .execute([seq])?;
         Ok(())
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use super::memory::MemoryStore;
 use super::registry::{self, PipelineId, Registration};
-use super::runlog::{StatusFact, parse_time};
+use super::runlog::StatusFact;
 use super::sqlite::SqliteStore;
 use super::store::{Millis, Store};
+use super::time::parse_time;
 use super::*;
 use crate::diag::source::SourceFile;
 use crate::events::Envelope;

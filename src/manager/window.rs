@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     fn ms(text: &str) -> Millis {
-        super::super::runlog::parse_time(text).unwrap()
+        super::super::time::parse_time(text).unwrap()
     }
 
     #[test]

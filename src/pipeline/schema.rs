@@ -66,8 +66,8 @@ impl SchemaName {
             SchemaName::Config => generate::<raw::Config>(),
             SchemaName::StatusEvent => event::<events::StatusChangeEvent>(
                 "Step Functions execution status change",
-                "aws.states",
-                "Step Functions Execution Status Change",
+                events::STATUS_SOURCE,
+                events::STATUS_DETAIL_TYPE,
             ),
             SchemaName::TriggerEvent => event::<events::TriggerEvent>(
                 "dpc pipeline trigger",

@@ -12,8 +12,9 @@ use super::{
     TargetSpec,
 };
 use crate::diag::source::SourceFile;
-use crate::manager::runlog::{RunType, parse_time};
+use crate::manager::runlog::RunType;
 use crate::manager::store::Millis;
+use crate::manager::time::parse_time;
 use crate::pipeline::model::Status;
 use crate::pipeline::validate::values::parse_duration;
 use crate::pipeline::yaml::{self, SpanIndex, push_token};

@@ -16,9 +16,10 @@ use super::{ExecutionSpec, Expect, Expectation, ProductSpec, Scenario, Scripted,
 use crate::diag::diagnostic::Diagnostic;
 use crate::events::{self, DataProductRefresh, Envelope, RefreshEvent, StatusChangeEvent};
 use crate::manager::registry::{self, LOCAL_ACCOUNT, LOCAL_REGION, PipelineId, Registration};
-use crate::manager::runlog::{StatusFact, format_time};
+use crate::manager::runlog::StatusFact;
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::store::Millis;
+use crate::manager::time::format_time;
 use crate::manager::window::Period;
 use crate::manager::{Manager, Outcome};
 
