@@ -19,7 +19,7 @@
 // A benchmark is an edge: it reads files, runs processes and reads the clock.
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../tests/moto/mod.rs"]
+#[path = "../tests/it/common/moto.rs"]
 mod moto;
 #[path = "tree/mod.rs"]
 mod tree;

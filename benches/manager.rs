@@ -15,7 +15,7 @@ use dpc::manager::registry::{PipelineId, Registration};
 use dpc::manager::sqlite::SqliteStore;
 use dpc::manager::store::Millis;
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/manager.rs"]
 mod common;
 
 const ACCOUNTS: usize = 100;

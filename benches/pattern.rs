@@ -1,15 +1,20 @@
 //! Pattern engine benchmarks (`cargo bench --bench pattern`): median ns per match.
 //!
-//! (a) quamina's status-event benchmark: one pattern matched against a 9.4 KB event.
+//! (a) quamina's status-event benchmark: one pattern matched against a 9.4 KB event
+//!     (`eventbridge-conformance/status-event-benchmark.json` in the shared data folder
+//!     `../shared/` beside the checkout, or under `$DPC_SHARED_DIR`).
 //! (b) 1,000 trigger-shaped patterns (SPEC §6.2) in one `Machine` against one trigger event.
+
+// A benchmark is an edge: it reads files, runs processes and reads the clock.
+#![allow(clippy::disallowed_methods)]
+
+#[path = "../tests/it/common/shared.rs"]
+mod shared;
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use dpc::pattern::{Machine, Pattern};
-
-const STATUS_EVENT: &str =
-    include_str!("../tests/fixtures/eventbridge-conformance/status-event-benchmark.json");
 
 /// Runs `f` for a warm-up, then in 25 timed rounds; returns the median ns per call.
 fn median_ns(mut f: impl FnMut() -> bool) -> f64 {
@@ -35,9 +40,10 @@ fn median_ns(mut f: impl FnMut() -> bool) -> f64 {
 }
 
 fn status_event() {
+    let event = shared::read("eventbridge-conformance/status-event-benchmark.json");
     println!(
         "(a) status event, {} bytes, one pattern (ns per match, median):",
-        STATUS_EVENT.len()
+        event.len()
     );
     let cases = [
         (
@@ -60,14 +66,14 @@ fn status_event() {
         let pattern = Pattern::parse(text).expect("benchmark pattern is valid");
         let ns = median_ns(|| {
             pattern
-                .matches_json(black_box(STATUS_EVENT))
+                .matches_json(black_box(event.as_str()))
                 .unwrap_or(false)
         });
         let mut machine = Machine::new();
         machine.add(name, &pattern);
         let ns_machine = median_ns(|| {
             machine
-                .matches_json(black_box(STATUS_EVENT))
+                .matches_json(black_box(event.as_str()))
                 .is_ok_and(|m| m.len() == 1)
         });
         println!(
