@@ -12,6 +12,7 @@
 
 mod common;
 
+mod asl;
 mod aws_deploy;
 mod aws_setup_user_account;
 mod cli_synth;

@@ -1,0 +1,1 @@
+//! The examples of the Step Functions developer guide (input, definition, documented output).
