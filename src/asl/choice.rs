@@ -344,12 +344,7 @@ fn glob_match(pat: &[Glob], s: &str) -> bool {
 }
 
 fn lookup<'a>(p: &Path, input: &'a Value, cx: &'a Ctx) -> Option<std::borrow::Cow<'a, Value>> {
-    let doc = if p.root() == Root::Context {
-        cx.value()
-    } else {
-        input
-    };
-    p.select(doc)
+    super::context::select(p, input, cx)
 }
 
 fn invalid(p: &Path) -> Fault {

@@ -155,23 +155,21 @@ impl Arg {
             Arg::Bool(b) => Value::Bool(*b),
             Arg::Null => Value::Null,
             Arg::Call(c) => c.eval(input, cx, rng)?,
-            Arg::Path(p) => {
-                let doc = if p.root() == Root::Context {
-                    cx.value()
-                } else {
-                    input
-                };
-                match p.select(doc) {
-                    Some(v) => v.into_owned(),
-                    None => {
-                        return Err(Fault::runtime(format!(
-                            "The JsonPath argument '{}' could not be found in the input '{}'",
-                            p.text(),
-                            encode::compact(doc)
-                        )));
-                    }
+            Arg::Path(p) => match super::context::select(p, input, cx) {
+                Some(v) => v.into_owned(),
+                None => {
+                    let doc = if p.root() == Root::Context {
+                        cx.value()
+                    } else {
+                        input
+                    };
+                    return Err(Fault::runtime(format!(
+                        "The JsonPath argument '{}' could not be found in the input '{}'",
+                        p.text(),
+                        encode::compact(doc)
+                    )));
                 }
-            }
+            },
         })
     }
 }

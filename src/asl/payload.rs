@@ -138,12 +138,13 @@ impl Entry {
             Source::Tpl(t) => t.eval(input, cx, rng),
             Source::Call(c) => c.eval(input, cx, rng),
             Source::Path(p) => {
-                let doc = if p.root() == Root::Context {
-                    cx.value()
-                } else {
-                    input
-                };
-                p.select(doc).map(|v| v.into_owned()).ok_or_else(|| {
+                let found = super::context::select(p, input, cx).map(|v| v.into_owned());
+                found.ok_or_else(|| {
+                    let doc = if p.root() == Root::Context {
+                        cx.value()
+                    } else {
+                        input
+                    };
                     Fault::runtime(format!(
                         "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
                         p.text(),

@@ -48,15 +48,18 @@ impl Engine<'_> {
         };
         let limits = limits(task, &eff).map_err(fail)?;
         drop(cx);
-        let (rtype, res) = split_resource(&task.resource);
-        let region = region_of(&task.resource)
-            .unwrap_or(&self.opts.region)
-            .to_string();
+        // Only history events name the resource's parts: skip the split in the hot path.
+        let (rtype, res) = if self.opts.record_history {
+            split_resource(&task.resource)
+        } else {
+            Default::default()
+        };
+        let region = region_of(&task.resource).unwrap_or(&self.opts.region);
         self.emit(now, EventType::TaskScheduled, || {
             Some(Details::TaskScheduledEventDetails(TaskScheduled {
                 resource_type: rtype.clone(),
                 resource: res.clone(),
-                region,
+                region: region.to_string(),
                 parameters: compact(&params),
                 timeout_in_seconds: limits.given_timeout.then_some(limits.timeout),
                 heartbeat_in_seconds: limits.heartbeat,
