@@ -15,6 +15,7 @@ mod common;
 mod asl;
 mod aws_deploy;
 mod aws_setup_user_account;
+mod cli_local;
 mod cli_synth;
 mod cli_test;
 mod cli_test_event;
