@@ -36,8 +36,8 @@ pub(crate) fn apply(func: Func, v: &[Value], rng: &mut Rng) -> R {
         Func::Hash => hash(limited(a(0))?, string(a(1))?),
         Func::JsonMerge => merge(a(0), a(1), a(2)),
         Func::MathRandom => random(v, rng),
-        Func::MathAdd => int(a(0))?
-            .checked_add(int(a(1))?)
+        Func::MathAdd => rounded(a(0))?
+            .checked_add(rounded(a(1))?)
             .map(Value::from)
             .ok_or_else(|| "overflow".into()),
         Func::StringSplit => Ok(split(string(a(0))?, string(a(1))?)),
@@ -70,6 +70,18 @@ fn int(v: &Value) -> Result<i64, String> {
     match v.as_f64() {
         Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
         _ => Err(format!("expected an integer, got {}", encode::compact(v))),
+    }
+}
+
+/// A number rounded to the nearest integer, halves up (Java's `Math.round`): Step Functions
+/// rounds non-integer arguments of `States.MathAdd`.
+fn rounded(v: &Value) -> Result<i64, String> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    match v.as_f64() {
+        Some(f) if f.abs() < 9.0e15 => Ok((f + 0.5).floor() as i64),
+        _ => Err(format!("expected a number, got {}", encode::compact(v))),
     }
 }
 

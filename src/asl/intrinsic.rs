@@ -139,11 +139,40 @@ fn escape_plain(s: &str) -> String {
     s.replace('\\', "\\\\")
 }
 
+/// The text `States.Format` puts for a value: a string as is, other scalars as their JSON
+/// text, arrays and objects as Step Functions (Java) prints them: `[a, 1]`, `{k=v, n=[]}`.
 fn format_value(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    java_text(v, &mut out);
+    Ok(out)
+}
+
+fn java_text(v: &Value, out: &mut String) {
     match v {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(_) | Value::Bool(_) | Value::Null => Ok(v.to_string()),
-        _ => Err("Format arguments must be strings, numbers, booleans or null".into()),
+        Value::String(s) => out.push_str(s),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                java_text(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                java_text(x, out);
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&v.to_string()),
     }
 }
 

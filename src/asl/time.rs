@@ -5,9 +5,10 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 /// Virtual time: milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-/// Parses a timestamp as Step Functions accepts it (RFC 3339 with an upper-case `T`).
+/// Parses a timestamp as Step Functions accepts it: RFC 3339 with an upper-case `T` between
+/// date and time and an upper-case `Z` for UTC (the profile of the States Language).
 pub fn parse_timestamp(s: &str) -> Option<Millis> {
-    if s.as_bytes().get(10) != Some(&b'T') {
+    if s.as_bytes().get(10) != Some(&b'T') || s.ends_with('z') {
         return None;
     }
     DateTime::parse_from_rfc3339(s)
