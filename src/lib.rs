@@ -19,6 +19,7 @@ pub mod cron;
 pub mod deploy;
 pub mod diag;
 pub mod events;
+pub mod local;
 pub mod manager;
 pub mod pattern;
 pub mod pipeline;

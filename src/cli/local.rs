@@ -1,7 +1,8 @@
-//! `dpc local execute`: runs one Amazon States Language state machine in dpc's interpreter
-//! (`asl`), in virtual time, with Task results from a mock file. Reads the definition, the
-//! input and the mocks (files or inline JSON); writes the path taken (or one JSON document)
-//! to stdout. Exit 0 SUCCEEDED, 1 any other status, 2 an invalid definition, input or mock.
+//! `dpc local`: `run` plays a tree of projects on one machine (`local::runtime`), printing
+//! the timeline on stderr and a summary per pipeline on stdout (or JSON lines); `execute`
+//! runs one Amazon States Language state machine in dpc's interpreter (`asl`), in virtual
+//! time, with Task results from a mock file, writing the path taken (or one JSON document).
+//! `execute` exits 0 SUCCEEDED, 1 any other status, 2 an invalid definition, input or mock.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +21,31 @@ pub struct LocalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
+    /// Run projects on this machine: schedules, state machines, steps and triggers.
+    Run(RunArgs),
     /// Run one state machine definition in the interpreter, in virtual time.
     Execute(ExecuteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Project folders, pipeline.yaml files, or trees of projects (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Start of the virtual time (RFC 3339 or YYYY-MM-DD; default: today 00:00 UTC).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the virtual time (default: 24 h after --from).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Make a pipeline (or one of its steps) fail, e.g. `--fail listings` or `--fail listings:aggregate-listings`.
+    #[arg(long, value_name = "PIPELINE[:STEP]")]
+    pub fail: Vec<String>,
+    /// The embedded store, recreated for this run and kept for `dpc status`.
+    #[arg(long, value_name = "FILE", default_value = super::status::DEFAULT_STORE)]
+    pub store: PathBuf,
+    /// Where step logs go (`<pipeline>/<execution>/<step>-<attempt>.log`).
+    #[arg(long, value_name = "DIR", default_value = ".dpc/logs")]
+    pub logs: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +85,7 @@ pub struct ExecuteArgs {
 pub fn run(args: &LocalArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     match &args.command {
         LocalCommand::Execute(a) => execute(a, global),
+        LocalCommand::Run(a) => super::local_run::run(a, global),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod local;
+pub mod local_run;
 pub mod schema;
 pub mod setup_user_account;
 pub mod status;

@@ -44,6 +44,9 @@ CREATE INDEX IF NOT EXISTS history_by_pipeline ON history (pipeline, seq);
 CREATE TABLE IF NOT EXISTS triggers (
     trigger_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    claim_id TEXT PRIMARY KEY, execution_arn TEXT NOT NULL, claimed_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL
 );
@@ -95,6 +98,22 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(SqliteStore { conn })
+    }
+}
+
+impl crate::local::runtime::Claims for SqliteStore {
+    /// The claims table of `dpc local run`: `attribute_not_exists(claimId)` as a primary key.
+    fn claim(
+        &mut self,
+        claim_id: &str,
+        execution_arn: &str,
+        at: Millis,
+    ) -> Result<bool, StoreError> {
+        let inserted = self.conn.execute(
+            "INSERT OR IGNORE INTO claims (claim_id, execution_arn, claimed_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![claim_id, execution_arn, at],
+        )?;
+        Ok(inserted == 1)
     }
 }
 

@@ -1,0 +1,226 @@
+//! `dpc local run`: validates the projects, builds the local environment from the compiled
+//! artifacts, plays it in virtual time over the real trigger manager on the embedded store,
+//! and prints the timeline (stderr) and a summary per pipeline (stdout), or the timeline as
+//! JSON lines (`--output json`). Exit 1 when a run did not succeed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::local::RunArgs;
+use super::validate::validated;
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
+use crate::local::process::Processes;
+use crate::local::runtime::{Entry, FailSpec, Played, RunRecord, Runtime, Settings};
+use crate::local::world;
+use crate::manager::sqlite::SqliteStore;
+use crate::manager::time::Millis;
+use crate::manager::{Manager, PipelineStatus};
+
+pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let tree = validated(&args.paths, global)?;
+    let pipelines = world::build(&tree).map_err(Error::failed)?;
+    let central = tree
+        .pipelines()
+        .find_map(|(_, c)| c.and_then(|c| c.central.clone()))
+        .unwrap_or_else(|| crate::pipeline::model::Central {
+            account: crate::manager::registry::LOCAL_ACCOUNT.into(),
+            region: crate::manager::registry::LOCAL_REGION.into(),
+            bus: "dpc-central".into(),
+        });
+    let (from, until) = window(args)?;
+    let settings = Settings {
+        from,
+        until,
+        fail: fails(&args.fail, &pipelines)?,
+        central,
+    };
+    let store = fresh_store(&args.store)?;
+    let runner = Processes {
+        logs: args.logs.clone(),
+    };
+    let runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
+    let (played, mut manager) = runtime.play().map_err(Error::usage)?;
+    write_notifications(&args.logs, &played.timeline)?;
+    report(&played, &mut manager, until, global)?;
+    let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
+    Ok(ExitStatus::check(ok))
+}
+
+/// `--from`/`--until` in milliseconds; `--from` defaults to today 00:00 UTC.
+fn window(args: &RunArgs) -> Result<(Millis, Millis), Error> {
+    let today = Utc::now().date_naive();
+    let from = match &args.from {
+        Some(text) => parse_time("--from", text)?,
+        None => midnight(today),
+    };
+    let until = match &args.until {
+        Some(text) => parse_time("--until", text)?,
+        None => from + 24 * 3600 * 1000,
+    };
+    if until <= from {
+        return Err(Error::usage("--until must be later than --from"));
+    }
+    Ok((from, until))
+}
+
+fn midnight(day: NaiveDate) -> Millis {
+    day.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default()
+}
+
+fn parse_time(flag: &str, text: &str) -> Result<Millis, Error> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(midnight)
+        .map_err(|_| {
+            Error::usage(format!(
+                "{flag}: `{text}` is neither RFC 3339 nor YYYY-MM-DD"
+            ))
+            .hint("e.g. 2026-11-26 or 2026-11-26T03:00:00Z")
+        })
+}
+
+/// `--fail PIPELINE[:STEP]`, checked against the pipelines and their steps.
+fn fails(specs: &[String], pipelines: &[world::LocalPipeline]) -> Result<Vec<FailSpec>, Error> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (name, step) = match spec.split_once(':') {
+                Some((n, s)) => (n, Some(s.to_string())),
+                None => (spec.as_str(), None),
+            };
+            let Some(p) = pipelines.iter().find(|p| p.id().name == name) else {
+                let known: Vec<&str> = pipelines.iter().map(|p| p.id().name.as_str()).collect();
+                return Err(
+                    Error::usage(format!("--fail: no pipeline is named `{name}`"))
+                        .hint(format!("pipelines: {}", known.join(", "))),
+                );
+            };
+            if let Some(s) = &step
+                && !p.steps.iter().any(|x| x.name == *s)
+            {
+                let known: Vec<&str> = p.steps.iter().map(|x| x.name.as_str()).collect();
+                return Err(Error::usage(format!("--fail: `{name}` has no step `{s}`"))
+                    .hint(format!("its steps: {}", known.join(", "))));
+            }
+            Ok(FailSpec {
+                pipeline: name.to_string(),
+                step,
+            })
+        })
+        .collect()
+}
+
+/// The store file, emptied: each run starts from nothing (its WAL files too).
+fn fresh_store(path: &Path) -> Result<SqliteStore, Error> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::usage(format!(
+                    "cannot replace {}: {e}",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    SqliteStore::open(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))
+}
+
+/// The notifications that would have been sent, one per line, in `<logs>/notifications.log`.
+fn write_notifications(logs: &Path, timeline: &[Entry]) -> Result<(), Error> {
+    let text: String = timeline
+        .iter()
+        .filter(|e| e.event == "notification")
+        .map(|e| format!("{} {} {}: {}\n", e.at, e.account, e.pipeline, e.detail))
+        .collect();
+    let path = logs.join("notifications.log");
+    std::fs::create_dir_all(logs)
+        .and_then(|()| std::fs::write(&path, text))
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+}
+
+fn report(
+    played: &Played,
+    manager: &mut Manager<SqliteStore>,
+    until: Millis,
+    global: &GlobalArgs,
+) -> Result<(), Error> {
+    if global.output == OutputFormat::Json {
+        for e in &played.timeline {
+            outln(&serde_json::to_string(e).unwrap_or_default())?;
+        }
+        return Ok(());
+    }
+    if !global.quiet {
+        eprint!("{}", timeline(&played.timeline));
+    }
+    let states = manager
+        .status(until)
+        .map_err(|e| Error::usage(e.to_string()))?;
+    out(&summary(&played.runs, &states, played.events))
+}
+
+fn timeline(entries: &[Entry]) -> String {
+    let width = entries.iter().map(|e| e.pipeline.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for e in entries {
+        let at = e.at.replace('T', " ").trim_end_matches('Z').to_string();
+        text.push_str(&format!(
+            "{at:<23}  {}  {:width$}  {}\n",
+            e.account, e.pipeline, e.detail
+        ));
+    }
+    text
+}
+
+fn summary(runs: &[RunRecord], states: &[PipelineStatus], events: usize) -> String {
+    let mut per: BTreeMap<(&str, &str), Vec<&RunRecord>> = BTreeMap::new();
+    for r in runs {
+        per.entry((&r.account, &r.pipeline)).or_default().push(r);
+    }
+    let width = states
+        .iter()
+        .map(|s| s.pipeline.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("PIPELINE".len());
+    let mut text = format!(
+        "{:width$}  {:12}  {:>4}  {:>9}  {:>6}  {:9}  LAST RUN\n",
+        "PIPELINE", "ACCOUNT", "RUNS", "SUCCEEDED", "FAILED", "STATE"
+    );
+    for s in states {
+        let id = &s.pipeline;
+        let list = per.get(&(id.account.as_str(), id.name.as_str()));
+        let all = list.map_or(0, Vec::len);
+        let ok = list.map_or(0, |l| l.iter().filter(|r| r.status == "SUCCEEDED").count());
+        let last = list
+            .and_then(|l| l.last())
+            .map(|r| format!("{} {} ({})", r.status, r.started, r.kind))
+            .unwrap_or_else(|| "-".into());
+        text.push_str(&format!(
+            "{:width$}  {:12}  {all:>4}  {ok:>9}  {:>6}  {:9}  {last}\n",
+            id.name,
+            id.account,
+            all - ok,
+            s.phase.as_str()
+        ));
+    }
+    text.push_str(&format!(
+        "{} run(s), {} event(s) delivered\n",
+        runs.len(),
+        events
+    ));
+    text
+}

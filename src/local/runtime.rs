@@ -1,0 +1,714 @@
+//! The local runtime: reads the local environment ([`LocalPipeline`]s) and plays it in
+//! virtual time, producing a timeline and the runs. Schedules fire; each state machine runs
+//! in the ASL interpreter with the local [`Services`]; its Step Functions status events go on
+//! its account's default bus, whose forwarding rule (the `dpc-account` stack's) sends them
+//! to the central bus; the trigger manager decides there; its triggers go to the consumer
+//! account's `dpc-pipelines` bus, whose rules (the compiled trigger patterns) start
+//! executions. Pure: the store, the step runner and the times are passed in.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::services::{RunContext, Services};
+use super::world::LocalPipeline;
+use crate::asl::{self, Options, Status};
+use crate::events::{self, RefreshEvent, StatusChangeEvent};
+use crate::manager::registry::PipelineId;
+use crate::manager::runlog::{StatusFact, execution_arn, state_machine_arn};
+use crate::manager::store::{Store, StoreError};
+use crate::manager::time::{Millis, format_time};
+use crate::manager::{Manager, Outcome};
+use crate::pattern::Pattern;
+use crate::pipeline::model::{Central, Channel, NotificationType};
+
+/// EventBridge and Step Functions take about a second to start a target.
+const START_DELAY_MS: Millis = 1_000;
+
+/// The claims table: a conditional write that succeeds once per claim id.
+pub trait Claims {
+    fn claim(
+        &mut self,
+        claim_id: &str,
+        execution_arn: &str,
+        at: Millis,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Runs a step's command: the edge where real processes live.
+pub trait StepRunner {
+    fn run(&mut self, step: &StepRun<'_>) -> StepResult;
+}
+
+/// One attempt of one step.
+pub struct StepRun<'a> {
+    pub pipeline: &'a PipelineId,
+    pub execution: &'a str,
+    pub step: &'a str,
+    pub attempt: u32,
+    pub command: &'a str,
+    pub dir: &'a Path,
+    pub env: Vec<(String, String)>,
+    pub timeout_seconds: u64,
+}
+
+/// How it went.
+pub struct StepResult {
+    /// The exit code; `None` when it was stopped at its timeout.
+    pub exit: Option<i32>,
+    pub seconds: f64,
+    /// Where its output went.
+    pub log: String,
+    /// The last lines of its output.
+    pub tail: String,
+    /// It could not be started.
+    pub error: Option<String>,
+}
+
+/// `--fail PIPELINE[:STEP]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailSpec {
+    pub pipeline: String,
+    pub step: Option<String>,
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: Millis,
+    pub account: String,
+    pub pipeline: String,
+    pub event: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    #[serde(skip)]
+    seq: u64,
+}
+
+impl Entry {
+    pub fn new(
+        at: Millis,
+        account: &str,
+        pipeline: &str,
+        event: &'static str,
+        detail: String,
+    ) -> Entry {
+        Entry {
+            at: format_time(at),
+            at_ms: at,
+            account: account.to_string(),
+            pipeline: pipeline.to_string(),
+            event,
+            detail,
+            execution: None,
+            step: None,
+            seconds: None,
+            seq: 0,
+        }
+    }
+
+    pub fn execution(mut self, id: &str) -> Entry {
+        self.execution = Some(id.to_string());
+        self
+    }
+
+    pub fn step(mut self, name: &str) -> Entry {
+        self.step = Some(name.to_string());
+        self
+    }
+
+    pub fn seconds(mut self, s: f64) -> Entry {
+        self.seconds = Some(s);
+        self
+    }
+}
+
+/// One execution of one pipeline.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    pub account: String,
+    pub pipeline: String,
+    pub execution: String,
+    pub kind: String,
+    pub trigger_id: String,
+    pub started: String,
+    pub stopped: String,
+    #[serde(skip)]
+    pub started_ms: Millis,
+    #[serde(skip)]
+    pub stopped_ms: Millis,
+    pub status: String,
+    pub duplicate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// What to play.
+pub struct Settings {
+    pub from: Millis,
+    pub until: Millis,
+    pub fail: Vec<FailSpec>,
+    pub central: Central,
+}
+
+/// Everything that happened.
+pub struct Played {
+    pub timeline: Vec<Entry>,
+    pub runs: Vec<RunRecord>,
+    pub events: usize,
+}
+
+/// Where an event is put.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Bus {
+    /// An account's default bus (Step Functions status events).
+    Default(String, String),
+    /// An account's `dpc-pipelines` bus (triggers).
+    Pipelines(String, String),
+    Central,
+}
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    Start,
+    Step,
+    Success,
+    Failure,
+}
+
+enum Action {
+    Fire(usize),
+    Start { pipeline: usize, input: String },
+    Deliver { bus: Bus, event: Value },
+}
+
+/// The runtime over a manager whose store also holds the claims table.
+pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
+    pipelines: &'a [LocalPipeline],
+    manager: Manager<S>,
+    runner: R,
+    settings: Settings,
+    forward: BTreeMap<(String, String), Pattern>,
+    queue: BTreeMap<(Millis, u64), Action>,
+    seq: u64,
+    timeline: Vec<Entry>,
+    runs: Vec<RunRecord>,
+    counts: Vec<u32>,
+    events: usize,
+}
+
+impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
+    pub fn new(
+        pipelines: &'a [LocalPipeline],
+        store: S,
+        runner: R,
+        settings: Settings,
+    ) -> Result<Self, String> {
+        let mut forward = BTreeMap::new();
+        for p in pipelines {
+            let id = p.id();
+            let key = (id.account.clone(), id.region.clone());
+            if let std::collections::btree_map::Entry::Vacant(slot) = forward.entry(key) {
+                slot.insert(forwarding_pattern(
+                    &settings.central,
+                    &id.account,
+                    &id.region,
+                )?);
+            }
+        }
+        Ok(Runtime {
+            pipelines,
+            manager: Manager::new(store),
+            runner,
+            forward,
+            queue: BTreeMap::new(),
+            seq: 0,
+            timeline: Vec::new(),
+            runs: Vec::new(),
+            counts: vec![0; pipelines.len()],
+            events: 0,
+            settings,
+        })
+    }
+
+    /// Registers every pipeline, plays until `until` and gives back what happened.
+    pub fn play(mut self) -> Result<(Played, Manager<S>), String> {
+        let from = self.settings.from;
+        for (i, p) in self.pipelines.iter().enumerate() {
+            self.manager
+                .register(&p.reg, from)
+                .map_err(|e| e.to_string())?;
+            if let Some(at) = p
+                .schedule
+                .as_ref()
+                .and_then(|s| s.period.next_fire(from - 1))
+            {
+                self.push(at, Action::Fire(i));
+            }
+        }
+        while let Some(entry) = self.queue.first_entry() {
+            let (now, _) = *entry.key();
+            if now > self.settings.until {
+                break;
+            }
+            let action = entry.remove();
+            self.step(now, action)?;
+        }
+        let mut timeline = self.timeline;
+        timeline.sort_by_key(|e| (e.at_ms, e.seq));
+        let played = Played {
+            timeline,
+            runs: self.runs,
+            events: self.events,
+        };
+        Ok((played, self.manager))
+    }
+
+    fn push(&mut self, at: Millis, action: Action) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), action);
+    }
+
+    fn log(&mut self, mut entry: Entry) {
+        self.seq += 1;
+        entry.seq = self.seq;
+        self.timeline.push(entry);
+    }
+
+    fn step(&mut self, now: Millis, action: Action) -> Result<(), String> {
+        match action {
+            Action::Fire(i) => {
+                self.fire(i, now);
+                Ok(())
+            }
+            Action::Start { pipeline, input } => self.start(pipeline, &input, now),
+            Action::Deliver { bus, event } => self.deliver(bus, &event, now),
+        }
+    }
+
+    fn fire(&mut self, i: usize, now: Millis) {
+        let pipelines = self.pipelines;
+        let p = &pipelines[i];
+        let Some(schedule) = &p.schedule else {
+            return;
+        };
+        let time = format_time(now);
+        let event = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "time": time});
+        let input = schedule.input.apply(&event, Some(&time));
+        let next = schedule.period.next_fire(now);
+        let id = p.id().clone();
+        self.log(Entry::new(
+            now,
+            &id.account,
+            &id.name,
+            "scheduled",
+            "schedule fired".into(),
+        ));
+        self.push(now, Action::Start { pipeline: i, input });
+        if let Some(next) = next {
+            self.push(next, Action::Fire(i));
+        }
+    }
+
+    /// One execution, run to its end in the interpreter; its status events and the events it
+    /// put are queued at their virtual times.
+    fn start(&mut self, i: usize, input: &str, now: Millis) -> Result<(), String> {
+        let pipelines = self.pipelines;
+        let p = &pipelines[i];
+        let id = p.id().clone();
+        self.counts[i] += 1;
+        let stamp = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
+        let name = format!(
+            "{}-{}-{}",
+            id.name,
+            stamp.format("%Y%m%dT%H%M%S"),
+            self.counts[i]
+        );
+        let arn = execution_arn(&id, &name);
+        let input_value: Value = serde_json::from_str(input).unwrap_or(Value::Null);
+        let run = run_context(&input_value, &name, &arn, now);
+        self.log(
+            Entry::new(now, &id.account, &id.name, "started", started_text(&run)).execution(&name),
+        );
+        let running = status(&id, &name, "RUNNING", now, None, input);
+        self.push(
+            now,
+            Action::Deliver {
+                bus: Bus::Default(id.account.clone(), id.region.clone()),
+                event: running,
+            },
+        );
+        let options = Options {
+            start_time: chrono::DateTime::from_timestamp_millis(now).unwrap_or_default(),
+            execution_name: name.clone(),
+            state_machine_arn: state_machine_arn(&id),
+            execution_arn: Some(arn.clone()),
+            region: id.region.clone(),
+            record_trace: false,
+            record_history: false,
+            ..Options::default()
+        };
+        let (execution, services) = {
+            let store = self.manager.store_mut();
+            let mut services =
+                Services::new(p, run.clone(), store, &mut self.runner, &self.settings.fail);
+            let execution = asl::run(&p.definition, input_value, &options, &mut services);
+            let (put, entries, duplicate) = (services.put, services.entries, services.duplicate);
+            (execution, (put, entries, duplicate))
+        };
+        let (put, entries, duplicate) = services;
+        let full = p
+            .notifications
+            .as_ref()
+            .is_some_and(|n| n.kind == NotificationType::FullExecution);
+        self.notify(
+            p,
+            now,
+            &format!("{} started ({})", id.name, run.kind),
+            Notice::Start,
+        );
+        for e in entries {
+            if full && e.event.starts_with("step-") {
+                let text = format!("{}: {}", id.name, e.detail);
+                self.notify(p, e.at_ms, &text, Notice::Step);
+            }
+            self.log(e);
+        }
+        let stopped = execution.stopped.timestamp_millis();
+        let status_name = execution.status.as_str();
+        for (at, event) in put {
+            self.put_event(&id, at, event);
+        }
+        let done = status(&id, &name, status_name, now, Some(stopped), input);
+        self.push(
+            stopped,
+            Action::Deliver {
+                bus: Bus::Default(id.account.clone(), id.region.clone()),
+                event: done,
+            },
+        );
+        let ended = ended_text(&execution, now, duplicate);
+        self.log(
+            Entry::new(
+                stopped,
+                &id.account,
+                &id.name,
+                ended_event(execution.status, duplicate),
+                ended.clone(),
+            )
+            .execution(&name),
+        );
+        let notice = match execution.status {
+            Status::Succeeded => Notice::Success,
+            _ => Notice::Failure,
+        };
+        self.notify(p, stopped, &format!("{} {ended}", id.name), notice);
+        self.runs.push(RunRecord {
+            account: id.account.clone(),
+            pipeline: id.name.clone(),
+            execution: name,
+            kind: run.kind,
+            trigger_id: run.trigger_id,
+            started: format_time(now),
+            stopped: format_time(stopped),
+            started_ms: now,
+            stopped_ms: stopped,
+            status: status_name.to_string(),
+            duplicate,
+            error: execution.error,
+            cause: execution.cause,
+        });
+        Ok(())
+    }
+
+    /// A notification as it would be sent (never sent); `notifications.type` decides which
+    /// notices are sent.
+    fn notify(&mut self, p: &LocalPipeline, at: Millis, text: &str, notice: Notice) {
+        let Some(n) = &p.notifications else {
+            return;
+        };
+        let sent = match (n.kind, notice) {
+            (_, Notice::Failure) | (NotificationType::FullExecution, _) => true,
+            (NotificationType::PipelineStatus, notice) => notice != Notice::Step,
+            (NotificationType::FailureOnly, _) => false,
+        };
+        if !sent {
+            return;
+        }
+        let to: Vec<String> = n
+            .targets
+            .iter()
+            .map(|t| format!("{} {}", channel(t.channel), t.addresses.join(" ")))
+            .collect();
+        let id = p.id();
+        let detail = format!("would notify {}: {text}", to.join(", "));
+        self.log(Entry::new(
+            at,
+            &id.account,
+            &id.name,
+            "notification",
+            detail,
+        ));
+    }
+
+    /// An event a state machine put: refresh events go to the bus its entry names.
+    fn put_event(&mut self, id: &PipelineId, at: Millis, mut event: Value) {
+        let bus = event
+            .get("bus")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if let Some(m) = event.as_object_mut() {
+            m.remove("bus");
+        }
+        let central = bus.ends_with(&format!(":event-bus/{}", self.settings.central.bus));
+        if event["source"] == events::REFRESH_SOURCE {
+            let d = &event["detail"];
+            let text = format!(
+                "published data product {}/{}",
+                d["domain"].as_str().unwrap_or_default(),
+                d["name"].as_str().unwrap_or_default()
+            );
+            self.log(Entry::new(at, &id.account, &id.name, "published", text));
+        }
+        let target = if central {
+            Bus::Central
+        } else {
+            Bus::Pipelines(id.account.clone(), id.region.clone())
+        };
+        self.push(at, Action::Deliver { bus: target, event });
+    }
+
+    fn deliver(&mut self, bus: Bus, event: &Value, now: Millis) -> Result<(), String> {
+        self.events += 1;
+        match bus {
+            Bus::Default(account, region) => {
+                let forwarded = self
+                    .forward
+                    .get(&(account, region))
+                    .is_some_and(|p| p.matches_json(&event.to_string()).unwrap_or(false));
+                if forwarded {
+                    self.push(
+                        now,
+                        Action::Deliver {
+                            bus: Bus::Central,
+                            event: event.clone(),
+                        },
+                    );
+                }
+                Ok(())
+            }
+            Bus::Central => self.central(event, now),
+            Bus::Pipelines(account, region) => {
+                self.consume(&account, &region, event, now);
+                Ok(())
+            }
+        }
+    }
+
+    /// The central bus: status and refresh events go to the trigger manager.
+    fn central(&mut self, event: &Value, now: Millis) -> Result<(), String> {
+        let outcome = if event["source"] == events::STATUS_SOURCE {
+            let e: StatusChangeEvent =
+                serde_json::from_value(event.clone()).map_err(|e| e.to_string())?;
+            self.manager.handle_status(&e, now)
+        } else if event["source"] == events::REFRESH_SOURCE {
+            let e: RefreshEvent =
+                serde_json::from_value(event.clone()).map_err(|e| e.to_string())?;
+            self.manager.handle_refresh(&e, now)
+        } else {
+            return Ok(());
+        }
+        .map_err(|e| e.to_string())?;
+        self.follow(outcome, now)
+    }
+
+    /// The manager's triggers go to their consumer account's `dpc-pipelines` bus. Refresh
+    /// events are published by the state machines themselves, so the manager's own are not
+    /// sent again.
+    fn follow(&mut self, outcome: Outcome, now: Millis) -> Result<(), String> {
+        for t in &outcome.triggers {
+            let target = &t.detail.target;
+            let from: Vec<String> = t
+                .detail
+                .upstreams
+                .values()
+                .flat_map(|regions| {
+                    regions
+                        .values()
+                        .flat_map(|names| names.iter().map(|(n, u)| format!("{n} {}", u.status)))
+                })
+                .chain(
+                    t.detail
+                        .data_products
+                        .iter()
+                        .flat_map(|(d, names)| names.keys().map(move |n| format!("{d}/{n}"))),
+                )
+                .collect();
+            let text = format!(
+                "trigger {} decided: {}",
+                short(&t.detail.trigger_id),
+                from.join(", ")
+            );
+            self.log(Entry::new(
+                now,
+                &target.account,
+                &target.pipeline,
+                "triggered",
+                text,
+            ));
+            let event = serde_json::to_value(t).map_err(|e| e.to_string())?;
+            self.push(
+                now,
+                Action::Deliver {
+                    bus: Bus::Pipelines(target.account.clone(), target.region.clone()),
+                    event,
+                },
+            );
+        }
+        for item in self.manager.outbox().map_err(|e| e.to_string())? {
+            self.manager.sent(item.seq).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// A consumer account's rules: each pipeline's compiled trigger pattern starts it.
+    fn consume(&mut self, account: &str, region: &str, event: &Value, now: Millis) {
+        let text = event.to_string();
+        let starts: Vec<(usize, String)> = self
+            .pipelines
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.id().account == account && p.id().region == region)
+            .filter_map(|(i, p)| {
+                let rule = p.trigger.as_ref()?;
+                rule.pattern
+                    .matches_json(&text)
+                    .ok()?
+                    .then(|| (i, rule.input.apply(event, None)))
+            })
+            .collect();
+        for (pipeline, input) in starts {
+            self.push(now + START_DELAY_MS, Action::Start { pipeline, input });
+        }
+    }
+}
+
+/// The `dpc-account` stack's forwarding rule of one account, as deployed there.
+fn forwarding_pattern(central: &Central, account: &str, region: &str) -> Result<Pattern, String> {
+    let template = crate::deploy::account_stack::template(Some(central));
+    let pattern = &template["Resources"]["ForwardStatusRule"]["Properties"]["EventPattern"];
+    let text = resolve_sub(pattern, account, region).to_string();
+    Pattern::parse(&text).map_err(|e| format!("internal error: the forwarding rule: {e}"))
+}
+
+/// `{"Fn::Sub": text}` resolved with the account's pseudo parameters.
+fn resolve_sub(v: &Value, account: &str, region: &str) -> Value {
+    match v {
+        Value::Object(m) if m.len() == 1 && m.contains_key("Fn::Sub") => {
+            let text = m["Fn::Sub"].as_str().unwrap_or_default();
+            Value::String(
+                text.replace("${AWS::Partition}", "aws")
+                    .replace("${AWS::Region}", region)
+                    .replace("${AWS::AccountId}", account),
+            )
+        }
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), resolve_sub(x, account, region)))
+                .collect(),
+        ),
+        Value::Array(a) => {
+            Value::Array(a.iter().map(|x| resolve_sub(x, account, region)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn status(
+    id: &PipelineId,
+    name: &str,
+    status: &str,
+    started: Millis,
+    stopped: Option<Millis>,
+    input: &str,
+) -> Value {
+    let event = StatusFact {
+        pipeline: id,
+        execution: name,
+        status,
+        started,
+        stopped,
+        input,
+        redrive: 0,
+    }
+    .event();
+    serde_json::to_value(event).unwrap_or_default()
+}
+
+fn run_context(input: &Value, name: &str, arn: &str, now: Millis) -> RunContext {
+    let run = &input["run"];
+    let text = |k: &str| run[k].as_str().map(str::to_string);
+    RunContext {
+        id: name.to_string(),
+        arn: arn.to_string(),
+        kind: text("type").unwrap_or_else(|| "MANUAL".into()),
+        trigger_id: text("triggerId").unwrap_or_else(|| name.to_string()),
+        time: text("time").unwrap_or_else(|| format_time(now)),
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn started_text(run: &RunContext) -> String {
+    match run.kind.as_str() {
+        "TRIGGERED" => format!("started by trigger {}", short(&run.trigger_id)),
+        "SCHEDULED" => "started by its schedule".to_string(),
+        other => format!("started ({other})"),
+    }
+}
+
+fn ended_event(status: Status, duplicate: bool) -> &'static str {
+    match (status, duplicate) {
+        (Status::Succeeded, true) => "duplicate-ended",
+        (Status::Succeeded, false) => "succeeded",
+        (Status::Failed, _) => "failed",
+        (Status::TimedOut, _) => "timed-out",
+        (Status::Aborted, _) => "aborted",
+    }
+}
+
+fn ended_text(ex: &asl::Execution, started: Millis, duplicate: bool) -> String {
+    let secs = (ex.stopped.timestamp_millis() - started) as f64 / 1000.0;
+    let status = ex.status.as_str();
+    if duplicate {
+        return format!("{status} at once as a duplicate: no step ran");
+    }
+    match (&ex.error, &ex.cause) {
+        (Some(e), Some(c)) => format!("{status} after {secs:.1} s: {e}: {c}"),
+        _ => format!("{status} after {secs:.1} s"),
+    }
+}
+
+fn channel(c: Channel) -> &'static str {
+    match c {
+        Channel::Slack => "SLACK",
+        Channel::Email => "EMAIL",
+        Channel::Opsgenie => "OPSGENIE",
+    }
+}
