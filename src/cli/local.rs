@@ -43,9 +43,15 @@ pub struct RunArgs {
     /// The embedded store, recreated for this run and kept for `dpc status`.
     #[arg(long, value_name = "FILE", default_value = super::status::DEFAULT_STORE)]
     pub store: PathBuf,
+    /// Deliver every event twice, as EventBridge may: nothing may run twice.
+    #[arg(long)]
+    pub at_least_once: bool,
     /// Where step logs go (`<pipeline>/<execution>/<step>-<attempt>.log`).
     #[arg(long, value_name = "DIR", default_value = ".dpc/logs")]
     pub logs: PathBuf,
+    /// Also write an HTML report (runs over time, dependency graph, runs, timeline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         until,
         fail: fails(&args.fail, &pipelines)?,
         central,
+        twice: args.at_least_once,
     };
     let store = fresh_store(&args.store)?;
     let runner = Processes {
@@ -43,6 +44,16 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
     let (played, mut manager) = runtime.play().map_err(Error::usage)?;
     write_notifications(&args.logs, &played.timeline)?;
+    if let Some(path) = &args.report {
+        write_report(
+            path,
+            &pipelines,
+            &played,
+            &mut manager,
+            (from, until),
+            global,
+        )?;
+    }
     report(&played, &mut manager, until, global)?;
     let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))
@@ -151,6 +162,43 @@ fn write_notifications(logs: &Path, timeline: &[Entry]) -> Result<(), Error> {
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
+/// `--report FILE`: the HTML report, written to a temporary file beside FILE and renamed
+/// over it (never half-written).
+fn write_report(
+    path: &Path,
+    pipelines: &[world::LocalPipeline],
+    played: &Played,
+    manager: &mut Manager<SqliteStore>,
+    (from, until): (Millis, Millis),
+    global: &GlobalArgs,
+) -> Result<(), Error> {
+    let states = manager
+        .status(until)
+        .map_err(|e| Error::usage(e.to_string()))?;
+    let html = crate::local::report::render(pipelines, played, &states, from, until);
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("--report: {} is not a file", path.display())))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+    }
+    let tmp = dir.unwrap_or(Path::new(".")).join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if let Err(e) = std::fs::write(&tmp, html).and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(cannot(e));
+    }
+    if !global.quiet {
+        eprintln!("wrote report {}", path.display());
+    }
+    Ok(())
+}
+
 fn report(
     played: &Played,
     manager: &mut Manager<SqliteStore>,
@@ -187,7 +235,7 @@ fn timeline(entries: &[Entry]) -> String {
 
 fn summary(runs: &[RunRecord], states: &[PipelineStatus], events: usize) -> String {
     let mut per: BTreeMap<(&str, &str), Vec<&RunRecord>> = BTreeMap::new();
-    for r in runs {
+    for r in runs.iter().filter(|r| !r.duplicate) {
         per.entry((&r.account, &r.pipeline)).or_default().push(r);
     }
     let width = states
@@ -217,10 +265,10 @@ fn summary(runs: &[RunRecord], states: &[PipelineStatus], events: usize) -> Stri
             s.phase.as_str()
         ));
     }
+    let duplicates = runs.iter().filter(|r| r.duplicate).count();
     text.push_str(&format!(
-        "{} run(s), {} event(s) delivered\n",
-        runs.len(),
-        events
+        "{} run(s), {duplicates} duplicate start(s) that ran nothing, {events} event(s) delivered\n",
+        runs.len() - duplicates,
     ));
     text
 }

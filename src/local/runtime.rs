@@ -161,6 +161,8 @@ pub struct Settings {
     pub until: Millis,
     pub fail: Vec<FailSpec>,
     pub central: Central,
+    /// Deliver every event twice, as EventBridge may (at-least-once delivery).
+    pub twice: bool,
 }
 
 /// Everything that happened.
@@ -191,8 +193,19 @@ enum Notice {
 
 enum Action {
     Fire(usize),
-    Start { pipeline: usize, input: String },
-    Deliver { bus: Bus, event: Value },
+    Start {
+        pipeline: usize,
+        input: String,
+    },
+    Deliver {
+        bus: Bus,
+        event: Value,
+    },
+    /// The second delivery of an event (`twice`), not copied again.
+    Again {
+        bus: Bus,
+        event: Value,
+    },
 }
 
 /// The runtime over a manager whose store also holds the claims table.
@@ -295,7 +308,17 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 Ok(())
             }
             Action::Start { pipeline, input } => self.start(pipeline, &input, now),
-            Action::Deliver { bus, event } => self.deliver(bus, &event, now),
+            Action::Deliver { bus, event } => {
+                if self.settings.twice {
+                    let copy = Action::Again {
+                        bus: bus.clone(),
+                        event: event.clone(),
+                    };
+                    self.push(now + 1, copy);
+                }
+                self.deliver(bus, &event, now)
+            }
+            Action::Again { bus, event } => self.deliver(bus, &event, now),
         }
     }
 

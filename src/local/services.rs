@@ -192,7 +192,17 @@ impl<'a, C: Claims, R: StepRunner> Services<'a, C, R> {
                 ),
                 TaskOutcome::Err {
                     error: "States.TaskFailed".into(),
-                    cause: format!("step {} exited {code}: {}", step.name, result.tail.trim()),
+                    cause: format!(
+                        "step {} exited {code}: {}",
+                        step.name,
+                        result
+                            .tail
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or_default()
+                            .trim()
+                    ),
                     duration: result.seconds,
                 },
             ),
