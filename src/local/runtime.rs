@@ -404,11 +404,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             Notice::Start,
         );
         for e in entries {
-            if full && e.event.starts_with("step-") {
-                let text = format!("{}: {}", id.name, e.detail);
-                self.notify(p, e.at_ms, &text, Notice::Step);
-            }
+            let step = (full && e.event.starts_with("step-")).then(|| (e.at_ms, e.detail.clone()));
             self.log(e);
+            if let Some((at, detail)) = step {
+                let text = detail.split(" (log ").next().unwrap_or_default();
+                self.notify(p, at, &format!("{}: {text}", id.name), Notice::Step);
+            }
         }
         let stopped = execution.stopped.timestamp_millis();
         let status_name = execution.status.as_str();
@@ -474,7 +475,10 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let to: Vec<String> = n
             .targets
             .iter()
-            .map(|t| format!("{} {}", channel(t.channel), t.addresses.join(" ")))
+            .map(|t| match t.channel {
+                Channel::Opsgenie => "OPSGENIE".to_string(),
+                c => format!("{} {}", channel(c), t.addresses.join(" ")),
+            })
             .collect();
         let id = p.id();
         let detail = format!("would notify {}: {text}", to.join(", "));
