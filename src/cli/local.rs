@@ -40,7 +40,14 @@ pub struct RunArgs {
     /// Make a pipeline (or one of its steps) fail, e.g. `--fail listings` or `--fail listings:aggregate-listings`.
     #[arg(long, value_name = "PIPELINE[:STEP]")]
     pub fail: Vec<String>,
-    /// The embedded store, recreated for this run and kept for `dpc status`.
+    /// Real time: schedules fire at their real times, steps run as they come, until Ctrl-C
+    /// (or --until); the store is kept and resumed on the next start.
+    #[arg(long, conflicts_with = "from")]
+    pub live: bool,
+    /// Keep the store's state (dependencies that arrived, claims) instead of starting afresh.
+    #[arg(long)]
+    pub resume: bool,
+    /// The embedded store, kept for `dpc status` (recreated unless --resume or --live).
     #[arg(long, value_name = "FILE", default_value = super::status::DEFAULT_STORE)]
     pub store: PathBuf,
     /// Deliver every event twice, as EventBridge may: nothing may run twice.

@@ -12,7 +12,10 @@ use super::local::RunArgs;
 use super::validate::validated;
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::local::process::Processes;
-use crate::local::runtime::{Entry, FailSpec, Played, RunRecord, Runtime, Settings};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::local::runtime::{Clock, Entry, FailSpec, Played, RunRecord, Runtime, Settings};
 use crate::local::world;
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::time::Millis;
@@ -29,7 +32,16 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
             region: crate::manager::registry::LOCAL_REGION.into(),
             bus: "dpc-central".into(),
         });
-    let (from, until) = window(args)?;
+    let (from, until) = if args.live {
+        let now = Utc::now().timestamp_millis();
+        let until = match &args.until {
+            Some(text) => parse_time("--until", text)?,
+            None => i64::MAX / 4,
+        };
+        (now, until)
+    } else {
+        window(args)?
+    };
     let settings = Settings {
         from,
         until,
@@ -37,12 +49,20 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         central,
         twice: args.at_least_once,
     };
-    let store = fresh_store(&args.store)?;
+    let store = if args.resume || args.live {
+        open_store(&args.store)?
+    } else {
+        fresh_store(&args.store)?
+    };
     let runner = Processes {
         logs: args.logs.clone(),
     };
     let runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
-    let (played, mut manager) = runtime.play().map_err(Error::usage)?;
+    let (played, mut manager) = if args.live {
+        live(runtime, global)?
+    } else {
+        runtime.play().map_err(Error::usage)?
+    };
     write_notifications(&args.logs, &played.timeline)?;
     if let Some(path) = &args.report {
         write_report(
@@ -54,7 +74,8 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
             global,
         )?;
     }
-    report(&played, &mut manager, until, global)?;
+    let now = until.min(Utc::now().timestamp_millis().max(from));
+    report(&played, &mut manager, now, args.live, global)?;
     let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))
 }
@@ -125,6 +146,75 @@ fn fails(specs: &[String], pipelines: &[world::LocalPipeline]) -> Result<Vec<Fai
             })
         })
         .collect()
+}
+
+/// Plays in real time, printing each timeline entry as it happens, until Ctrl-C.
+fn live(
+    runtime: Runtime<'_, SqliteStore, Processes>,
+    global: &GlobalArgs,
+) -> Result<(Played, Manager<SqliteStore>), Error> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let signal = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(tokio::signal::ctrl_c()));
+        if matches!(signal, Ok(Ok(()))) {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    if !global.quiet {
+        eprintln!(
+            "dpc local run --live: schedules fire at their real times; Ctrl-C stops (the store keeps the state)"
+        );
+    }
+    let json = global.output == OutputFormat::Json;
+    let mut print = |e: &Entry| {
+        if json {
+            let _ = outln(&serde_json::to_string(e).unwrap_or_default());
+        } else if !global.quiet {
+            eprint!("{}", timeline(std::slice::from_ref(e)));
+        }
+    };
+    let mut clock = Wall { stop };
+    let played = runtime
+        .play_with(&mut clock, &mut print)
+        .map_err(Error::usage)?;
+    if played.0.stopped && !global.quiet {
+        eprintln!("stopped: the store keeps the state; `dpc local run --live` resumes it");
+    }
+    Ok(played)
+}
+
+/// Real time, interrupted by Ctrl-C.
+struct Wall {
+    stop: Arc<AtomicBool>,
+}
+
+impl Clock for Wall {
+    fn wait_until(&mut self, at: Millis) -> bool {
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            let now = Utc::now().timestamp_millis();
+            if now >= at {
+                return true;
+            }
+            let nap = u64::try_from((at - now).min(200)).unwrap_or(200);
+            std::thread::sleep(std::time::Duration::from_millis(nap));
+        }
+    }
+}
+
+/// The store file as it is (created when missing): `--resume` and `--live` go on from it.
+fn open_store(path: &Path) -> Result<SqliteStore, Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    SqliteStore::open(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))
 }
 
 /// The store file, emptied: each run starts from nothing (its WAL files too).
@@ -203,15 +293,19 @@ fn report(
     played: &Played,
     manager: &mut Manager<SqliteStore>,
     until: Millis,
+    live: bool,
     global: &GlobalArgs,
 ) -> Result<(), Error> {
     if global.output == OutputFormat::Json {
+        if live {
+            return Ok(());
+        }
         for e in &played.timeline {
             outln(&serde_json::to_string(e).unwrap_or_default())?;
         }
         return Ok(());
     }
-    if !global.quiet {
+    if !global.quiet && !live {
         eprint!("{}", timeline(&played.timeline));
     }
     let states = manager

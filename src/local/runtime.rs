@@ -37,6 +37,22 @@ pub trait Claims {
     ) -> Result<bool, StoreError>;
 }
 
+/// When the next event may happen. Virtual time never waits; real time (`--live`) sleeps
+/// until the event is due, and says when the user asked to stop.
+pub trait Clock {
+    /// Waits until `at`; false when the run must stop instead.
+    fn wait_until(&mut self, at: Millis) -> bool;
+}
+
+/// The clock jumps to the next event.
+pub struct Virtual;
+
+impl Clock for Virtual {
+    fn wait_until(&mut self, _at: Millis) -> bool {
+        true
+    }
+}
+
 /// Runs a step's command: the edge where real processes live.
 pub trait StepRunner {
     fn run(&mut self, step: &StepRun<'_>) -> StepResult;
@@ -170,6 +186,8 @@ pub struct Played {
     pub timeline: Vec<Entry>,
     pub runs: Vec<RunRecord>,
     pub events: usize,
+    /// The clock stopped the run before `until` (Ctrl-C in `--live`).
+    pub stopped: bool,
 }
 
 /// Where an event is put.
@@ -221,6 +239,7 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     runs: Vec<RunRecord>,
     counts: Vec<u32>,
     events: usize,
+    stopped: bool,
 }
 
 impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
@@ -253,12 +272,24 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             runs: Vec::new(),
             counts: vec![0; pipelines.len()],
             events: 0,
+            stopped: false,
             settings,
         })
     }
 
     /// Registers every pipeline, plays until `until` and gives back what happened.
-    pub fn play(mut self) -> Result<(Played, Manager<S>), String> {
+    pub fn play(self) -> Result<(Played, Manager<S>), String> {
+        self.play_with(&mut Virtual, &mut |_| {})
+    }
+
+    /// As [`Runtime::play`], waiting for each event on `clock` (which may stop the run early:
+    /// everything done so far is committed, nothing half-done is left).
+    /// `watch` sees each timeline entry as it is made (an execution's entries when it ends).
+    pub fn play_with(
+        mut self,
+        clock: &mut dyn Clock,
+        watch: &mut dyn FnMut(&Entry),
+    ) -> Result<(Played, Manager<S>), String> {
         let from = self.settings.from;
         for (i, p) in self.pipelines.iter().enumerate() {
             self.manager
@@ -272,13 +303,23 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 self.push(at, Action::Fire(i));
             }
         }
-        while let Some(entry) = self.queue.first_entry() {
-            let (now, _) = *entry.key();
+        while let Some((&(now, seq), _)) = self.queue.first_key_value() {
             if now > self.settings.until {
                 break;
             }
-            let action = entry.remove();
+            if !clock.wait_until(now) {
+                self.stopped = true;
+                break;
+            }
+            let action = self
+                .queue
+                .remove(&(now, seq))
+                .ok_or("internal error: the queue changed")?;
+            let seen = self.timeline.len();
             self.step(now, action)?;
+            for e in self.timeline.get(seen..).unwrap_or_default() {
+                watch(e);
+            }
         }
         let mut timeline = self.timeline;
         timeline.sort_by_key(|e| (e.at_ms, e.seq));
@@ -286,6 +327,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             timeline,
             runs: self.runs,
             events: self.events,
+            stopped: self.stopped,
         };
         Ok((played, self.manager))
     }

@@ -254,3 +254,69 @@ fn bad_flags_are_refused_with_the_fix() {
         .assert_code(2)
         .assert_stderr_contains("--from: `tomorrow`");
 }
+
+#[test]
+fn a_run_resumed_from_its_store_gives_the_same_runs_as_one_run() {
+    let whole = tempfile::tempdir().expect("tmp");
+    let (_, one) = run_json(
+        whole.path(),
+        "examples/case-study",
+        &["--until", "2026-11-26T23:59:00Z"],
+    );
+    let split = tempfile::tempdir().expect("tmp");
+    let (first, a) = run_json(
+        split.path(),
+        "examples/case-study",
+        &["--until", "2026-11-26T04:00:00Z"],
+    );
+    first.assert_code(0);
+    let (second, b) = run_json_from(
+        split.path(),
+        "2026-11-26T04:00:00Z",
+        &["--resume", "--until", "2026-11-26T23:59:00Z"],
+    );
+    second.assert_code(0);
+    let kinds = ["started", "succeeded", "failed", "triggered"];
+    let mut resumed = of(&a, &kinds);
+    resumed.extend(of(&b, &kinds));
+    assert_eq!(resumed, of(&one, &kinds));
+    assert!(resumed.contains(&("pipeline-x", "succeeded")));
+}
+
+/// `dpc local run examples/case-study --from FROM --output json EXTRA…` in `dir`.
+fn run_json_from(dir: &Path, from: &str, extra: &[&str]) -> (Run, Vec<Value>) {
+    let run = dpc(["local", "run", "--output", "json", "--from", from])
+        .arg(Path::new(crate::common::ROOT).join("examples/case-study"))
+        .args(extra)
+        .current_dir(dir)
+        .run();
+    let events = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    (run, events)
+}
+
+#[test]
+fn live_mode_stops_cleanly_on_ctrl_c_and_keeps_the_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let running = dpc(["local", "run", "--live"])
+        .arg(Path::new(crate::common::ROOT).join("examples/case-study"))
+        .current_dir(dir.path())
+        .spawn();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &running.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let run = running.wait();
+    run.assert_code(0)
+        .assert_stderr_contains("stopped: the store keeps the state");
+    dpc(["status"])
+        .current_dir(dir.path())
+        .run()
+        .assert_code(0)
+        .assert_stdout_contains("pipeline-x");
+}
