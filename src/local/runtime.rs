@@ -53,6 +53,9 @@ impl Clock for Virtual {
     }
 }
 
+/// Called for each probe with its id, the time and the manager.
+pub type Probe<'p, S> = dyn FnMut(usize, Millis, &mut Manager<S>) -> Result<(), String> + 'p;
+
 /// Runs a step's command: the edge where real processes live.
 pub trait StepRunner {
     fn run(&mut self, step: &StepRun<'_>) -> StepResult;
@@ -182,10 +185,15 @@ pub struct Settings {
 }
 
 /// Everything that happened.
+#[derive(Default)]
 pub struct Played {
     pub timeline: Vec<Entry>,
     pub runs: Vec<RunRecord>,
     pub events: usize,
+    /// Events the trigger manager handled.
+    pub handled: usize,
+    /// Triggers decided: when, for whom, and the trigger id.
+    pub triggers: Vec<(Millis, events::Target, String)>,
     /// The clock stopped the run before `until` (Ctrl-C in `--live`).
     pub stopped: bool,
 }
@@ -224,6 +232,7 @@ enum Action {
         bus: Bus,
         event: Value,
     },
+    Probe(usize),
 }
 
 /// The runtime over a manager whose store also holds the claims table.
@@ -233,12 +242,15 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     runner: R,
     settings: Settings,
     forward: BTreeMap<(String, String), Pattern>,
-    queue: BTreeMap<(Millis, u64), Action>,
+    /// (time, class, seq): at one instant, deliveries and starts (class 0) before probes (1).
+    queue: BTreeMap<(Millis, u8, u64), Action>,
     seq: u64,
     timeline: Vec<Entry>,
     runs: Vec<RunRecord>,
     counts: Vec<u32>,
     events: usize,
+    handled: usize,
+    triggers: Vec<(Millis, events::Target, String)>,
     stopped: bool,
 }
 
@@ -272,6 +284,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             runs: Vec::new(),
             counts: vec![0; pipelines.len()],
             events: 0,
+            handled: 0,
+            triggers: Vec::new(),
             stopped: false,
             settings,
         })
@@ -286,9 +300,20 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
     /// everything done so far is committed, nothing half-done is left).
     /// `watch` sees each timeline entry as it is made (an execution's entries when it ends).
     pub fn play_with(
+        self,
+        clock: &mut dyn Clock,
+        watch: &mut dyn FnMut(&Entry),
+    ) -> Result<(Played, Manager<S>), String> {
+        self.play_probed(clock, watch, &mut |_, _, _| Ok(()))
+    }
+
+    /// As [`Runtime::play_with`]; `probe` is called for each [`Runtime::probe`] at its time,
+    /// after everything else due then, with the manager (to check its states).
+    pub fn play_probed(
         mut self,
         clock: &mut dyn Clock,
         watch: &mut dyn FnMut(&Entry),
+        probe: &mut Probe<'_, S>,
     ) -> Result<(Played, Manager<S>), String> {
         let from = self.settings.from;
         for (i, p) in self.pipelines.iter().enumerate() {
@@ -303,7 +328,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 self.push(at, Action::Fire(i));
             }
         }
-        while let Some((&(now, seq), _)) = self.queue.first_key_value() {
+        while let Some((&(now, class, seq), _)) = self.queue.first_key_value() {
             if now > self.settings.until {
                 break;
             }
@@ -313,10 +338,13 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             }
             let action = self
                 .queue
-                .remove(&(now, seq))
+                .remove(&(now, class, seq))
                 .ok_or("internal error: the queue changed")?;
             let seen = self.timeline.len();
-            self.step(now, action)?;
+            match action {
+                Action::Probe(id) => probe(id, now, &mut self.manager)?,
+                action => self.step(now, action)?,
+            }
             for e in self.timeline.get(seen..).unwrap_or_default() {
                 watch(e);
             }
@@ -327,6 +355,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             timeline,
             runs: self.runs,
             events: self.events,
+            handled: self.handled,
+            triggers: self.triggers,
             stopped: self.stopped,
         };
         Ok((played, self.manager))
@@ -334,7 +364,25 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
 
     fn push(&mut self, at: Millis, action: Action) {
         self.seq += 1;
-        self.queue.insert((at, self.seq), action);
+        let class = u8::from(matches!(action, Action::Probe(_)));
+        self.queue.insert((at, class, self.seq), action);
+    }
+
+    /// Puts `event` on the central bus at `at`, as if an upstream account had forwarded it
+    /// (scripted events of `dpc test`).
+    pub fn inject(&mut self, at: Millis, event: Value) {
+        self.push(
+            at,
+            Action::Deliver {
+                bus: Bus::Central,
+                event,
+            },
+        );
+    }
+
+    /// Calls the probe of [`Runtime::play_probed`] with `id` at `at`.
+    pub fn probe(&mut self, at: Millis, id: usize) {
+        self.push(at, Action::Probe(id));
     }
 
     fn log(&mut self, mut entry: Entry) {
@@ -361,6 +409,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 self.deliver(bus, &event, now)
             }
             Action::Again { bus, event } => self.deliver(bus, &event, now),
+            Action::Probe(_) => Ok(()),
         }
     }
 
@@ -602,6 +651,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             return Ok(());
         }
         .map_err(|e| e.to_string())?;
+        self.handled += 1;
         self.follow(outcome, now)
     }
 
@@ -611,6 +661,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
     fn follow(&mut self, outcome: Outcome, now: Millis) -> Result<(), String> {
         for t in &outcome.triggers {
             let target = &t.detail.target;
+            self.triggers
+                .push((now, target.clone(), t.detail.trigger_id.clone()));
             let from: Vec<String> = t
                 .detail
                 .upstreams

@@ -5,6 +5,7 @@
 //! This module reads a scenario file into [`Scenario`]; every error names the file, line and
 //! column. [`run`] plays it.
 
+pub mod auto;
 pub mod parse;
 pub mod run;
 

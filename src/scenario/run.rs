@@ -1,11 +1,13 @@
 //! Plays a scenario in virtual time: loads and validates its projects, registers them with a
-//! manager over an in-memory SQLite store, delivers the scripted events (and, with `autoRun`,
-//! the runs of scheduled and triggered pipelines and the refresh events they publish) in time
-//! order, and checks the expectations.
+//! manager over an in-memory SQLite store, delivers the scripted events in time order, and
+//! checks the expectations. With `autoRun`, the scenario runs on the local runtime of
+//! `dpc local run` (`local::runtime`): schedules fire, the compiled state machines run in the
+//! interpreter with each step simulated (it takes `after`, split over the steps, and ends as
+//! the status given), and their status and refresh events reach the same manager.
 //!
 //! Order at one instant: deliveries and schedule fires first (in the order they were queued),
-//! then state checks. A triggered pipeline's auto run starts one second after its trigger
-//! (the time EventBridge and Step Functions take), so TRIGGERED is observable.
+//! then state checks. A triggered pipeline starts one second after its trigger (the time
+//! EventBridge and Step Functions take), so TRIGGERED is observable.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -20,11 +22,8 @@ use crate::manager::runlog::StatusFact;
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::store::Millis;
 use crate::manager::time::format_time;
-use crate::manager::window::Period;
-use crate::manager::{Manager, Outcome};
-
-/// The start of a triggered auto run after its trigger.
-const START_DELAY_MS: Millis = 1_000;
+use crate::manager::{Manager, Outcome, PipelineStatus};
+use crate::pipeline::load::Validated;
 
 /// A trigger that happened during the scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -64,7 +63,6 @@ pub struct ScenarioResult {
 enum Action {
     Status(Box<StatusChangeEvent>),
     Refresh(Box<RefreshEvent>),
-    Fire(usize),
     Check(usize),
 }
 
@@ -77,9 +75,6 @@ struct Sim<'a> {
     seq: u64,
     triggers: Vec<TriggerLog>,
     checks: Vec<Option<Check>>,
-    started: HashMap<String, Millis>,
-    runs: HashMap<String, u32>,
-    periods: Vec<Option<Period>>,
     events: usize,
 }
 
@@ -91,18 +86,18 @@ pub fn run(scenario: &Scenario) -> Result<ScenarioResult, String> {
 
 /// Runs a scenario over `store` (which should be empty), leaving its final state there.
 pub fn run_in(scenario: &Scenario, store: SqliteStore) -> Result<ScenarioResult, String> {
+    if let Some(auto) = &scenario.auto_run {
+        return super::auto::run(scenario, auto, store);
+    }
     let regs = load(scenario)?;
     let mut sim = Sim {
         scenario,
         manager: Manager::new(store),
-        periods: regs.iter().map(schedule_period).collect(),
         regs,
         queue: BTreeMap::new(),
         seq: 0,
         triggers: Vec::new(),
         checks: vec![None; scenario.expect.len()],
-        started: HashMap::new(),
-        runs: HashMap::new(),
         events: 0,
     };
     sim.setup()?;
@@ -110,8 +105,8 @@ pub fn run_in(scenario: &Scenario, store: SqliteStore) -> Result<ScenarioResult,
     Ok(sim.finish())
 }
 
-/// Validates the scenario's projects and builds their registrations.
-fn load(scenario: &Scenario) -> Result<Vec<Registration>, String> {
+/// Validates the scenario's projects; `Err` lists the errors.
+pub(super) fn validated(scenario: &Scenario) -> Result<Validated, String> {
     let now = chrono::DateTime::from_timestamp_millis(scenario.start)
         .map(|t| t.naive_utc())
         .unwrap_or_default();
@@ -129,6 +124,12 @@ fn load(scenario: &Scenario) -> Result<Vec<Registration>, String> {
             errors.join("\n")
         ));
     }
+    Ok(outcome)
+}
+
+/// Validates the scenario's projects and builds their registrations.
+fn load(scenario: &Scenario) -> Result<Vec<Registration>, String> {
+    let outcome = validated(scenario)?;
     let loaded = &outcome.loaded;
     let mut regs: Vec<Registration> = Vec::new();
     for unit in &loaded.units {
@@ -162,14 +163,6 @@ fn diagnostic_line(d: &Diagnostic) -> String {
     }
 }
 
-/// The schedule that starts a pipeline by itself (not a dependency period).
-fn schedule_period(reg: &Registration) -> Option<Period> {
-    reg.schedule
-        .as_ref()
-        .filter(|_| !reg.has_dependencies())
-        .and_then(Period::parse)
-}
-
 impl Sim<'_> {
     fn push(&mut self, at: Millis, class: u8, action: Action) {
         self.seq += 1;
@@ -183,33 +176,22 @@ impl Sim<'_> {
                 .register(reg, s.start)
                 .map_err(|e| e.to_string())?;
         }
+        let mut script = Script::new(&self.regs);
+        let mut actions = Vec::new();
         for e in &s.events {
             for _ in 0..e.repeat {
                 let action = match &e.what {
-                    Scripted::Execution(x) => {
-                        Action::Status(Box::new(self.scripted_status(x, e.at)))
-                    }
-                    Scripted::DataProduct(p) => {
-                        Action::Refresh(Box::new(self.scripted_refresh(p, e.at)))
-                    }
+                    Scripted::Execution(x) => Action::Status(Box::new(script.status(x, e.at))),
+                    Scripted::DataProduct(p) => Action::Refresh(Box::new(script.refresh(p, e.at))),
                 };
-                self.push(e.at, 0, action);
+                actions.push((e.at, action));
             }
         }
-        for (i, x) in s.expect.iter().enumerate() {
-            if let Expect::State { .. } = x.what {
-                self.push(x.at.unwrap_or(s.until), 1, Action::Check(i));
-            }
+        for (at, action) in actions {
+            self.push(at, 0, action);
         }
-        if s.auto_run.is_some() {
-            for i in 0..self.regs.len() {
-                let next = self.periods[i]
-                    .as_ref()
-                    .and_then(|p| p.next_fire(s.start - 1));
-                if let Some(at) = next {
-                    self.push(at, 0, Action::Fire(i));
-                }
-            }
+        for (i, at) in state_checks(s) {
+            self.push(at, 1, Action::Check(i));
         }
         Ok(())
     }
@@ -230,10 +212,6 @@ impl Sim<'_> {
         let outcome = match action {
             Action::Status(e) => self.manager.handle_status(&e, now),
             Action::Refresh(e) => self.manager.handle_refresh(&e, now),
-            Action::Fire(i) => {
-                self.fire(i, now);
-                return Ok(());
-            }
             Action::Check(i) => return self.check_state(i, now),
         }
         .map_err(|e| e.to_string())?;
@@ -241,7 +219,7 @@ impl Sim<'_> {
         self.follow(outcome, now)
     }
 
-    /// Records triggers, starts auto runs and delivers published refreshes.
+    /// Records triggers and delivers the refreshes of published data products.
     fn follow(&mut self, outcome: Outcome, now: Millis) -> Result<(), String> {
         for t in &outcome.triggers {
             let target = &t.detail.target;
@@ -253,16 +231,6 @@ impl Sim<'_> {
                 pipeline: target.pipeline.clone(),
                 trigger_id: t.detail.trigger_id.clone(),
             });
-            let id = PipelineId {
-                account: target.account.clone(),
-                region: target.region.clone(),
-                name: target.pipeline.clone(),
-            };
-            let input = format!(
-                r#"{{"run":{{"type":"TRIGGERED","triggerId":"{}"}}}}"#,
-                t.detail.trigger_id
-            );
-            self.auto_run(&id, now + START_DELAY_MS, &input);
         }
         for r in outcome.refreshes {
             self.push(now, 0, Action::Refresh(Box::new(r)));
@@ -274,32 +242,113 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn fire(&mut self, i: usize, now: Millis) {
-        let id = self.regs[i].id.clone();
-        let input = format!(
-            r#"{{"run":{{"type":"SCHEDULED","triggerId":"schedule-{}"}}}}"#,
-            format_time(now)
-        );
-        self.auto_run(&id, now, &input);
-        if let Some(next) = self.periods[i].as_ref().and_then(|p| p.next_fire(now)) {
-            self.push(next, 0, Action::Fire(i));
-        }
+    fn check_state(&mut self, i: usize, now: Millis) -> Result<(), String> {
+        let statuses = self.manager.status(now).map_err(|e| e.to_string())?;
+        self.checks[i] = state_check(&self.scenario.expect[i], &statuses);
+        Ok(())
     }
 
-    /// With `autoRun`: a run of `id` starting at `start` and ending after the configured time.
-    fn auto_run(&mut self, id: &PipelineId, start: Millis, input: &str) {
-        let Some(auto) = &self.scenario.auto_run else {
-            return;
-        };
-        let n = self.runs.entry(id.key()).or_insert(0);
-        *n += 1;
-        let exec = format!("{}-auto-{n}", id.name);
-        let end = start + auto.after_ms;
-        let status = auto.status_of(&id.name).to_string();
-        let running = status_event(id, &exec, "RUNNING", start, None, input, 0);
-        let done = status_event(id, &exec, &status, start, Some(end), input, 0);
-        self.push(start, 0, Action::Status(Box::new(running)));
-        self.push(end, 0, Action::Status(Box::new(done)));
+    fn finish(self) -> ScenarioResult {
+        result(self.scenario, self.checks, self.triggers, self.events)
+    }
+}
+
+/// When each `state` expectation is checked: its `at`, else the end.
+pub(super) fn state_checks(s: &Scenario) -> Vec<(usize, Millis)> {
+    s.expect
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| matches!(x.what, Expect::State { .. }))
+        .map(|(i, x)| (i, x.at.unwrap_or(s.until)))
+        .collect()
+}
+
+/// The scenario's result: trigger expectations are checked against every trigger.
+pub(super) fn result(
+    s: &Scenario,
+    mut checks: Vec<Option<Check>>,
+    triggers: Vec<TriggerLog>,
+    events: usize,
+) -> ScenarioResult {
+    for (i, x) in s.expect.iter().enumerate() {
+        if checks[i].is_none() {
+            checks[i] = Some(check_triggers(x, &triggers, s.until));
+        }
+    }
+    let checks: Vec<Check> = checks.into_iter().flatten().collect();
+    ScenarioResult {
+        file: s.file.clone(),
+        name: s.name.clone(),
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+        triggers,
+        events,
+    }
+}
+
+/// The check of a `state` expectation against the manager's states (`None` for others).
+pub(super) fn state_check(x: &Expectation, statuses: &[PipelineStatus]) -> Option<Check> {
+    let Expect::State {
+        target,
+        phase,
+        arrived,
+        waiting,
+    } = &x.what
+    else {
+        return None;
+    };
+    let desc = describe(x);
+    let found = statuses
+        .iter()
+        .find(|s| target.matches(&s.pipeline.account, &s.pipeline.region, &s.pipeline.name));
+    let check = match found {
+        None => fail(x, desc, format!("{} is not registered", target.describe())),
+        Some(s) => {
+            let got_arrived: Vec<String> = s
+                .leaves
+                .iter()
+                .filter(|l| l.arrived.is_some())
+                .map(|l| l.label.clone())
+                .collect();
+            let got_waiting: Vec<String> = s
+                .leaves
+                .iter()
+                .filter(|l| l.arrived.is_none())
+                .map(|l| l.label.clone())
+                .collect();
+            let mut problems = Vec::new();
+            if let Some(p) = phase.as_deref().filter(|p| *p != s.phase.as_str()) {
+                problems.push(format!("is {} (expected {p})", s.phase.as_str()));
+            }
+            if let Some(a) = arrived.as_ref().filter(|a| !same_set(a, &got_arrived)) {
+                problems.push(format!("arrived {got_arrived:?} (expected {a:?})"));
+            }
+            if let Some(w) = waiting.as_ref().filter(|w| !same_set(w, &got_waiting)) {
+                problems.push(format!("waiting {got_waiting:?} (expected {w:?})"));
+            }
+            let summary = format!("{}, arrived {got_arrived:?}", s.phase.as_str());
+            match problems.is_empty() {
+                true => pass(x, desc, summary),
+                false => fail(x, desc, problems.join("; ")),
+            }
+        }
+    };
+    Some(check)
+}
+
+/// Turns scripted events into the events AWS would deliver.
+pub(super) struct Script<'a> {
+    pub regs: &'a [Registration],
+    /// The start time of each scripted execution, by `pipeline#execution`.
+    started: HashMap<String, Millis>,
+}
+
+impl<'a> Script<'a> {
+    pub(super) fn new(regs: &'a [Registration]) -> Self {
+        Script {
+            regs,
+            started: HashMap::new(),
+        }
     }
 
     /// The identity of a scripted pipeline: the registered one of that name, else the
@@ -326,7 +375,7 @@ impl Sim<'_> {
         }
     }
 
-    fn scripted_status(&mut self, x: &ExecutionSpec, at: Millis) -> StatusChangeEvent {
+    pub(super) fn status(&mut self, x: &ExecutionSpec, at: Millis) -> StatusChangeEvent {
         let id = self.identity(&x.pipeline, x.account.as_deref(), x.region.as_deref());
         let exec = x.id.clone().unwrap_or_else(|| {
             let day = format_time(at).chars().take(10).collect::<String>();
@@ -344,7 +393,7 @@ impl Sim<'_> {
         event
     }
 
-    fn scripted_refresh(&self, p: &ProductSpec, at: Millis) -> RefreshEvent {
+    pub(super) fn refresh(&self, p: &ProductSpec, at: Millis) -> RefreshEvent {
         let publisher = self.regs.iter().find(|r| {
             r.publishes
                 .iter()
@@ -375,76 +424,6 @@ impl Sim<'_> {
                 producer: None,
                 attributes: None,
             },
-        }
-    }
-
-    fn check_state(&mut self, i: usize, now: Millis) -> Result<(), String> {
-        let x = &self.scenario.expect[i];
-        let statuses = self.manager.status(now).map_err(|e| e.to_string())?;
-        let Expect::State {
-            target,
-            phase,
-            arrived,
-            waiting,
-        } = &x.what
-        else {
-            return Ok(());
-        };
-        let desc = describe(x);
-        let found = statuses
-            .iter()
-            .find(|s| target.matches(&s.pipeline.account, &s.pipeline.region, &s.pipeline.name));
-        let check = match found {
-            None => fail(x, desc, format!("{} is not registered", target.describe())),
-            Some(s) => {
-                let got_arrived: Vec<String> = s
-                    .leaves
-                    .iter()
-                    .filter(|l| l.arrived.is_some())
-                    .map(|l| l.label.clone())
-                    .collect();
-                let got_waiting: Vec<String> = s
-                    .leaves
-                    .iter()
-                    .filter(|l| l.arrived.is_none())
-                    .map(|l| l.label.clone())
-                    .collect();
-                let mut problems = Vec::new();
-                if let Some(p) = phase.as_deref().filter(|p| *p != s.phase.as_str()) {
-                    problems.push(format!("is {} (expected {p})", s.phase.as_str()));
-                }
-                if let Some(a) = arrived.as_ref().filter(|a| !same_set(a, &got_arrived)) {
-                    problems.push(format!("arrived {got_arrived:?} (expected {a:?})"));
-                }
-                if let Some(w) = waiting.as_ref().filter(|w| !same_set(w, &got_waiting)) {
-                    problems.push(format!("waiting {got_waiting:?} (expected {w:?})"));
-                }
-                let summary = format!("{}, arrived {got_arrived:?}", s.phase.as_str());
-                match problems.is_empty() {
-                    true => pass(x, desc, summary),
-                    false => fail(x, desc, problems.join("; ")),
-                }
-            }
-        };
-        self.checks[i] = Some(check);
-        Ok(())
-    }
-
-    fn finish(mut self) -> ScenarioResult {
-        let s = self.scenario;
-        for (i, x) in s.expect.iter().enumerate() {
-            if self.checks[i].is_none() {
-                self.checks[i] = Some(check_triggers(x, &self.triggers, s.until));
-            }
-        }
-        let checks: Vec<Check> = self.checks.into_iter().flatten().collect();
-        ScenarioResult {
-            file: s.file.clone(),
-            name: s.name.clone(),
-            passed: checks.iter().all(|c| c.passed),
-            checks,
-            triggers: self.triggers,
-            events: self.events,
         }
     }
 }
