@@ -52,20 +52,22 @@ pub async fn config_for(options: &Options, access: &Access, region: Option<&str>
             options.profile = Some(profile.clone());
             config(&options).await
         }
-        Access::AssumeRole(arn) => {
-            let base = config(&options).await;
-            let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name("dpc-deploy")
-                .configure(&base)
-                .build()
-                .await;
-            base.into_builder()
-                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                    provider,
-                ))
-                .build()
-        }
+        Access::AssumeRole(arn) => assume_role(config(&options).await, arn, "dpc-deploy").await,
     }
+}
+
+/// `base` with the credentials of role `arn`, assumed through STS (and refreshed by the SDK).
+pub async fn assume_role(base: SdkConfig, arn: &str, session: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+        .session_name(session)
+        .configure(&base)
+        .build()
+        .await;
+    base.into_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
 }
 
 /// Reaches `account` in `region` as `access` says, and checks that credentials other than the

@@ -11,7 +11,12 @@ use crate::common::{Run, dpc};
 
 /// `dpc local run PATH --from 2026-11-26 --output json` in `dir` (store and logs there).
 fn run_json(dir: &Path, path: &str, extra: &[&str]) -> (Run, Vec<Value>) {
-    let run = dpc(["local", "run", "--output", "json", "--from", "2026-11-26"])
+    run_at(dir, path, "2026-11-26", extra)
+}
+
+/// `dpc local run PATH --from FROM --output json EXTRA…` in `dir`.
+fn run_at(dir: &Path, path: &str, from: &str, extra: &[&str]) -> (Run, Vec<Value>) {
+    let run = dpc(["local", "run", "--output", "json", "--from", from])
         .arg(Path::new(crate::common::ROOT).join(path))
         .args(extra)
         .current_dir(dir)
@@ -270,8 +275,9 @@ fn a_run_resumed_from_its_store_gives_the_same_runs_as_one_run() {
         &["--until", "2026-11-26T04:00:00Z"],
     );
     first.assert_code(0);
-    let (second, b) = run_json_from(
+    let (second, b) = run_at(
         split.path(),
+        "examples/case-study",
         "2026-11-26T04:00:00Z",
         &["--resume", "--until", "2026-11-26T23:59:00Z"],
     );
@@ -281,21 +287,6 @@ fn a_run_resumed_from_its_store_gives_the_same_runs_as_one_run() {
     resumed.extend(of(&b, &kinds));
     assert_eq!(resumed, of(&one, &kinds));
     assert!(resumed.contains(&("pipeline-x", "succeeded")));
-}
-
-/// `dpc local run examples/case-study --from FROM --output json EXTRA…` in `dir`.
-fn run_json_from(dir: &Path, from: &str, extra: &[&str]) -> (Run, Vec<Value>) {
-    let run = dpc(["local", "run", "--output", "json", "--from", from])
-        .arg(Path::new(crate::common::ROOT).join("examples/case-study"))
-        .args(extra)
-        .current_dir(dir)
-        .run();
-    let events = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
-    (run, events)
 }
 
 #[test]

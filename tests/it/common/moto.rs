@@ -70,19 +70,8 @@ impl Moto {
     /// The configuration for `account`, reached the way dpc reaches it: STS AssumeRole (moto
     /// puts the assumed role's calls in the role's account).
     pub async fn sdk_as(&self, account: &str) -> aws_config::SdkConfig {
-        let base = self.sdk().await;
-        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
-            "arn:aws:iam::{account}:role/dpc-test"
-        ))
-        .session_name("dpc-test")
-        .configure(&base)
-        .build()
-        .await;
-        base.into_builder()
-            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                provider,
-            ))
-            .build()
+        let arn = format!("arn:aws:iam::{account}:role/dpc-test");
+        dpc::aws::assume_role(self.sdk().await, &arn, "dpc-test").await
     }
 }
 
