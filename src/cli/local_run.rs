@@ -64,17 +64,11 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         runtime.play().map_err(Error::usage)?
     };
     write_notifications(&args.logs, &played.timeline)?;
-    if let Some(path) = &args.report {
-        write_report(
-            path,
-            &pipelines,
-            &played,
-            &mut manager,
-            (from, until),
-            global,
-        )?;
-    }
     let now = until.min(Utc::now().timestamp_millis().max(from));
+    if let Some(path) = &args.report {
+        let end = if args.live { now } else { until };
+        write_report(path, &pipelines, &played, &mut manager, (from, end), global)?;
+    }
     report(&played, &mut manager, now, args.live, global)?;
     let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))

@@ -16,6 +16,7 @@ mod asl;
 mod aws_deploy;
 mod aws_setup_user_account;
 mod cli_local;
+mod cli_local_report;
 mod cli_local_run;
 mod cli_synth;
 mod cli_test;
