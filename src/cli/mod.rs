@@ -17,6 +17,7 @@ pub mod explain;
 pub mod local;
 pub mod local_run;
 pub mod schema;
+pub mod setup_central_account;
 pub mod setup_user_account;
 pub mod status;
 pub mod synth;
@@ -110,6 +111,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Deploy (or print) the per-account `dpc-account` stack.
     SetupUserAccount(setup_user_account::SetupUserAccountArgs),
+    /// Deploy (or print) the central account's `dpc-central` stack.
+    SetupCentralAccount(setup_central_account::SetupCentralAccountArgs),
     /// Deploy pipelines' stacks to their accounts through CloudFormation change sets.
     Deploy(deploy::DeployArgs),
     /// Show what `dpc deploy` would change (a change set, deleted again).
@@ -145,6 +148,7 @@ fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> 
         Command::CreateProject(args) => create_project::run(&args, global),
         Command::Validate(args) => validate::run(&args, global),
         Command::SetupUserAccount(args) => setup_user_account::run(&args, global),
+        Command::SetupCentralAccount(args) => setup_central_account::run(&args, global),
         Command::Schema(args) => schema::run(&args),
         Command::TestEvent(args) => test_event::run(&args, global),
         Command::Synth(args) => synth::run(&args, global),

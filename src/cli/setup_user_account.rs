@@ -2,7 +2,7 @@
 //! in the credentials' account, or in each `--account` reached as dpc.yaml says.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::Value;
@@ -51,9 +51,10 @@ pub struct SetupUserAccountArgs {
     pub wait: bool,
 }
 
-fn config(args: &SetupUserAccountArgs) -> Result<Option<Config>, Error> {
+/// The dpc.yaml found from `dir` (this folder or above), if any.
+pub(super) fn load_config(dir: &Path) -> Result<Option<Config>, Error> {
     let today = chrono::Utc::now().date_naive();
-    crate::pipeline::load::find_config(&args.config_dir)
+    crate::pipeline::load::find_config(dir)
         .map(|path| crate::pipeline::load::load_config(&path, today))
         .transpose()
         .map_err(Error::usage)
@@ -75,7 +76,7 @@ fn central(args: &SetupUserAccountArgs, config: Option<&Config>) -> Result<Optio
 }
 
 pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
-    let config = config(args)?;
+    let config = load_config(&args.config_dir)?;
     let central = central(args, config.as_ref())?;
     let template = account::template(central.as_ref());
     if args.print_template {
@@ -109,18 +110,26 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatu
         access: &config.accounts,
         region: region.as_deref(),
     };
-    deploy(&template, parameters, &targets, options, global)
+    deploy(
+        account::STACK_NAME,
+        &template,
+        parameters,
+        &targets,
+        options,
+        global,
+    )
 }
 
 /// Where the stack goes: each of `accounts` (the caller's when empty), reached through `access`.
-struct Targets<'a> {
-    accounts: &'a [String],
-    access: &'a BTreeMap<String, AccountAccess>,
-    region: Option<&'a str>,
+pub(super) struct Targets<'a> {
+    pub accounts: &'a [String],
+    pub access: &'a BTreeMap<String, AccountAccess>,
+    pub region: Option<&'a str>,
 }
 
-/// Deploys the `dpc-account` stack to each target account.
-fn deploy(
+/// Deploys the stack `name` (`dpc-account`, `dpc-central`) to each target account.
+pub(super) fn deploy(
+    name: &str,
     template: &Value,
     parameters: Vec<(String, String)>,
     targets: &Targets,
@@ -130,7 +139,7 @@ fn deploy(
     let runtime = runtime()?;
     let term = Term::new(global.quiet);
     let request = StackRequest {
-        name: account::STACK_NAME.into(),
+        name: name.into(),
         template_body: to_pretty(template),
         template_url: None,
         parameters,

@@ -3,6 +3,7 @@
 //! current status. The AWS calls that use them sit at the edge.
 
 pub mod account_stack;
+pub mod central_stack;
 pub mod changes;
 #[allow(clippy::disallowed_methods)]
 pub mod fleet;

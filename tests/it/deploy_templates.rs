@@ -39,3 +39,52 @@ fn account_stack_passes_cfn_lint() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The `dpc-central` stack template passes cfn-lint with no errors or warnings: one and
+/// three consumer accounts, and with an organization.
+#[test]
+fn central_stack_passes_cfn_lint() {
+    use dpc::deploy::central_stack::{self as central, Consumer, Spec};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = |ids: &[&str], org: Option<&str>| Spec {
+        bus: central::BUS.into(),
+        consumers: ids
+            .iter()
+            .map(|a| Consumer {
+                account: (*a).into(),
+                region: Some("eu-west-1".into()),
+            })
+            .collect(),
+        org_id: org.map(String::from),
+    };
+    let three = ["111111111111", "222222222222", "333333333333"];
+    let mut files = Vec::new();
+    for (name, template) in [
+        ("one", central::template(&spec(&three[..1], None))),
+        ("three", central::template(&spec(&three, None))),
+        (
+            "organization",
+            central::template(&spec(&three[..2], Some("o-abc123def4"))),
+        ),
+    ] {
+        let path = dir.path().join(format!("central-{name}.json"));
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&template).expect("json"),
+        )
+        .expect("write");
+        files.push(path);
+    }
+    let output = Command::new("cfn-lint")
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("cfn-lint could not be run ({e}): install it with `pip install cfn-lint` (.ci/run does)"));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,863 @@
+//! The versioned central-account stack `dpc-central`: the `dpc-central` bus the consumer and
+//! producer accounts put status and refresh events on, the rule feeding them to the trigger
+//! manager through an SQS FIFO queue (with a dead-letter queue and its alarm), the manager's
+//! DynamoDB table, the manager, reconciler and registration functions (only when their code
+//! is given: `CodeBucket`/`CodeKey`), one rule per consumer account forwarding its triggers to its
+//! `dpc-pipelines` bus, and the SSM parameters `/dpc/central/…`. Built as a typed JSON value,
+//! deterministically: the same accounts in any order give the same template.
+//!
+//! The manager's table is one table with a `pk`/`sk` design (see [`TABLE_DESIGN`]).
+
+use serde_json::{Map, Value, json};
+
+use crate::compile::cfn::{get_att, reference, sub};
+use crate::events;
+
+/// The stack's name in the central account.
+pub const STACK_NAME: &str = "dpc-central";
+/// Bumped whenever consumer stacks or dpc need something new from this stack.
+pub const VERSION: u32 = 1;
+/// Where the version is kept.
+pub const VERSION_PARAMETER: &str = "/dpc/central/version";
+/// The central bus's default name (`central.bus` in dpc.yaml may name another).
+pub const BUS: &str = "dpc-central";
+/// The rule feeding the trigger manager.
+pub const MANAGER_RULE: &str = "dpc-trigger-events-manager";
+/// The FIFO queue between the rule and the manager, and its dead-letter queue.
+pub const QUEUE: &str = "dpc-manager.fifo";
+pub const DEAD_LETTER_QUEUE: &str = "dpc-manager-dlq.fifo";
+/// The one message group of the manager queue: the manager sees events in arrival order.
+pub const MESSAGE_GROUP: &str = "dpc-manager";
+/// The role each consumer account offers the reconciler (read-only).
+pub const RECONCILER_READ_ROLE: &str = "dpc-reconciler-read";
+/// Receives before a message goes to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 5;
+/// The manager function's timeout, seconds; the queue's visibility timeout is 6× it.
+pub const MANAGER_TIMEOUT: u32 = 60;
+/// Messages per manager invocation (SQS FIFO allows at most 10).
+pub const BATCH_SIZE: u32 = 10;
+/// The condition every function resource carries: `CodeBucket` and `CodeKey` are not empty.
+pub const HAS_CODE: &str = "HasCode";
+
+/// What lives in the manager's one table (`pk`, `sk`; the sparse index `gsi1` on
+/// `gsi1pk`/`gsi1sk`; items that expire carry `expiresAt`, in epoch seconds, for TTL).
+pub const TABLE_DESIGN: &[(&str, &str, &str)] = &[
+    (
+        "registry",
+        "PIPELINE#<account>#<region>#<name>",
+        "REG (condition, version)",
+    ),
+    (
+        "dependency states",
+        "PIPELINE#<account>#<region>#<name>",
+        "DEP#<leaf>",
+    ),
+    (
+        "dependents index",
+        "UPSTREAM#<account>#<region>#<pipeline> | PRODUCT#<domain>#<name>",
+        "DEPENDENT#<account>#<region>#<name>",
+    ),
+    (
+        "run log (expires)",
+        "RUN#<account>#<region>#<pipeline>",
+        "<stopDate>#<executionArn>",
+    ),
+    (
+        "history (expires)",
+        "PIPELINE#<account>#<region>#<name>",
+        "HIST#<time>#<id>",
+    ),
+    ("triggers (expires)", "TRIGGER#<triggerId>", "TRIGGER"),
+    (
+        "outbox (gsi1pk OUTBOX while unsent)",
+        "OUTBOX#<triggerId>",
+        "OUTBOX",
+    ),
+];
+
+/// A consumer (or producer) account and the region of its `dpc-pipelines` bus (`None`: the
+/// central region).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Consumer {
+    pub account: String,
+    pub region: Option<String>,
+}
+
+/// What the template is built from.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// The central bus's name (default [`BUS`]).
+    pub bus: String,
+    pub consumers: Vec<Consumer>,
+    /// An AWS Organizations id whose accounts may all put events on the bus.
+    pub org_id: Option<String>,
+}
+
+/// Builds the template. Consumers are sorted and de-duplicated by account first.
+pub fn template(spec: &Spec) -> Value {
+    let mut consumers = spec.consumers.clone();
+    consumers.sort();
+    consumers.dedup_by(|a, b| a.account == b.account);
+    let bus_name = if spec.bus.is_empty() { BUS } else { &spec.bus };
+    let mut r = Map::new();
+    bus(&mut r, bus_name, &consumers, spec.org_id.as_deref());
+    queue(&mut r, bus_name);
+    table(&mut r);
+    functions(&mut r, &consumers, spec.org_id.as_deref());
+    forwarding(&mut r, bus_name, &consumers);
+    parameters(&mut r);
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, manager/reconciler/registration functions, trigger forwarding"),
+        "Parameters": {
+            "CodeBucket": {"Type": "String", "Default": "", "Description": "S3 bucket holding the dpc functions' code (empty: the functions are not created)"},
+            "CodeKey": {"Type": "String", "Default": "", "Description": "S3 key of the dpc functions' zip (provided.al2023, x86_64; empty: the functions are not created)"},
+        },
+        "Conditions": {HAS_CODE: {"Fn::And": [
+            {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
+            {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
+        ]}},
+        "Resources": r,
+        "Outputs": outputs(),
+    })
+}
+
+fn root(account: &str) -> Value {
+    sub(&format!("arn:${{AWS::Partition}}:iam::{account}:root"))
+}
+
+/// The bus, and who may put events on it: the listed accounts, and the organization.
+fn bus(r: &mut Map<String, Value>, name: &str, consumers: &[Consumer], org_id: Option<&str>) {
+    r.insert(
+        "CentralBus".into(),
+        json!({"Type": "AWS::Events::EventBus", "Properties": {"Name": name}}),
+    );
+    if !consumers.is_empty() {
+        let principals: Vec<Value> = consumers.iter().map(|c| root(&c.account)).collect();
+        r.insert(
+            "CentralBusAccountsPolicy".into(),
+            json!({
+                "Type": "AWS::Events::EventBusPolicy",
+                "Properties": {
+                    "EventBusName": reference("CentralBus"),
+                    "StatementId": "dpc-accounts-put-events",
+                    "Statement": {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": principals},
+                        "Action": "events:PutEvents",
+                        "Resource": get_att("CentralBus", "Arn"),
+                    },
+                },
+            }),
+        );
+    }
+    if let Some(org) = org_id {
+        r.insert(
+            "CentralBusOrganizationPolicy".into(),
+            json!({
+                "Type": "AWS::Events::EventBusPolicy",
+                "Properties": {
+                    "EventBusName": reference("CentralBus"),
+                    "StatementId": "dpc-organization-puts-events",
+                    "Statement": {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "events:PutEvents",
+                        "Resource": get_att("CentralBus", "Arn"),
+                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}},
+                    },
+                },
+            }),
+        );
+    }
+}
+
+/// The event pattern of the manager rule: `dpc-*` state machines' status changes, and data
+/// product refreshes.
+pub fn manager_pattern() -> Value {
+    json!({"$or": [
+        {
+            "source": [events::STATUS_SOURCE],
+            "detail-type": [events::STATUS_DETAIL_TYPE],
+            "detail": {"stateMachineArn": [{"wildcard": "arn:*:states:*:*:stateMachine:dpc-*"}]},
+        },
+        {
+            "source": [events::REFRESH_SOURCE],
+            "detail-type": [events::REFRESH_DETAIL_TYPE],
+        },
+    ]})
+}
+
+/// Rules name the bus (moto cannot resolve a `Ref` to a bus there) and depend on it.
+fn queue(r: &mut Map<String, Value>, bus_name: &str) {
+    r.insert(
+        "ManagerDeadLetterQueue".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": DEAD_LETTER_QUEUE,
+                "FifoQueue": true,
+                "ContentBasedDeduplication": true,
+                "MessageRetentionPeriod": 1_209_600,
+                "SqsManagedSseEnabled": true,
+            },
+        }),
+    );
+    r.insert("ManagerQueue".into(), json!({
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": QUEUE,
+            "FifoQueue": true,
+            "ContentBasedDeduplication": true,
+            "VisibilityTimeout": 6 * MANAGER_TIMEOUT,
+            "MessageRetentionPeriod": 1_209_600,
+            "SqsManagedSseEnabled": true,
+            "RedrivePolicy": {"deadLetterTargetArn": get_att("ManagerDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
+        },
+    }));
+    r.insert(
+        "ManagerQueuePolicy".into(),
+        json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [reference("ManagerQueue")],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "ManagerRuleSends",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": get_att("ManagerQueue", "Arn"),
+                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("ManagerRule", "Arn")}},
+                }]},
+            },
+        }),
+    );
+    r.insert("ManagerRule".into(), json!({
+        "Type": "AWS::Events::Rule",
+        "DependsOn": ["CentralBus"],
+        "Properties": {
+            "Name": MANAGER_RULE,
+            "Description": "dpc state machines' status changes and data product refreshes, to the trigger manager",
+            "EventBusName": bus_name,
+            "EventPattern": manager_pattern(),
+            "State": "ENABLED",
+            "Targets": [{
+                "Id": "manager-queue",
+                "Arn": get_att("ManagerQueue", "Arn"),
+                "SqsParameters": {"MessageGroupId": MESSAGE_GROUP},
+            }],
+        },
+    }));
+    r.insert("ManagerDeadLetterAlarm".into(), json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "dpc: events the trigger manager could not process are in the dead-letter queue",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": get_att("ManagerDeadLetterQueue", "QueueName")}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    }));
+}
+
+fn table(r: &mut Map<String, Value>) {
+    let attribute = |name: &str| json!({"AttributeName": name, "AttributeType": "S"});
+    r.insert("ManagerTable".into(), json!({
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [attribute("pk"), attribute("sk"), attribute("gsi1pk"), attribute("gsi1sk")],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "GlobalSecondaryIndexes": [{
+                "IndexName": "gsi1",
+                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
+            "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": true},
+            "SSESpecification": {"SSEEnabled": true},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+        },
+    }));
+}
+
+fn assume(service: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+}
+
+fn allow(actions: &[&str], resource: Value) -> Value {
+    json!({"Effect": "Allow", "Action": actions, "Resource": resource})
+}
+
+/// Item actions on the manager table and its index; no table management.
+fn table_items() -> Value {
+    allow(
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem",
+        ],
+        json!([
+            get_att("ManagerTable", "Arn"),
+            sub("${ManagerTable.Arn}/index/gsi1")
+        ]),
+    )
+}
+
+fn put_central() -> Value {
+    allow(&["events:PutEvents"], get_att("CentralBus", "Arn"))
+}
+
+/// One function: its log group, role (the statements given plus writing its own logs) and
+/// the function, all only when there is code.
+fn function(
+    r: &mut Map<String, Value>,
+    id: &str,
+    name: &str,
+    timeout: u32,
+    statements: Vec<Value>,
+    managed: Vec<Value>,
+) {
+    let log_group = format!("{id}LogGroup");
+    r.insert(
+        log_group.clone(),
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "Condition": HAS_CODE,
+            "Properties": {"LogGroupName": format!("/aws/lambda/{name}"), "RetentionInDays": 90},
+        }),
+    );
+    let mut all = vec![allow(
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        get_att(&log_group, "Arn"),
+    )];
+    all.extend(statements);
+    let mut role = json!({
+        "AssumeRolePolicyDocument": assume("lambda.amazonaws.com"),
+        "Policies": [{"PolicyName": name, "PolicyDocument": {"Version": "2012-10-17", "Statement": all}}],
+    });
+    if !managed.is_empty() {
+        role["ManagedPolicyArns"] = json!(managed);
+    }
+    r.insert(
+        format!("{id}Role"),
+        json!({"Type": "AWS::IAM::Role", "Condition": HAS_CODE, "Properties": role}),
+    );
+    r.insert(
+        id.into(),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Condition": HAS_CODE,
+            "DependsOn": [log_group],
+            "Properties": {
+                "FunctionName": name,
+                "Runtime": "provided.al2023",
+                "Architectures": ["x86_64"],
+                "Handler": name,
+                "Code": {"S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey")},
+                "Role": get_att(&format!("{id}Role"), "Arn"),
+                "Timeout": timeout,
+                "MemorySize": 512,
+                "Environment": {"Variables": {
+                    "DPC_TABLE": reference("ManagerTable"),
+                    "DPC_CENTRAL_BUS_ARN": get_att("CentralBus", "Arn"),
+                }},
+            },
+        }),
+    );
+}
+
+fn functions(r: &mut Map<String, Value>, consumers: &[Consumer], org_id: Option<&str>) {
+    let queue = allow(
+        &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+        get_att("ManagerQueue", "Arn"),
+    );
+    function(
+        r,
+        "ManagerFunction",
+        "dpc-manager",
+        MANAGER_TIMEOUT,
+        vec![queue, table_items(), put_central()],
+        Vec::new(),
+    );
+    r.insert(
+        "ManagerEventSource".into(),
+        json!({
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Condition": HAS_CODE,
+            "Properties": {
+                "EventSourceArn": get_att("ManagerQueue", "Arn"),
+                "FunctionName": reference("ManagerFunction"),
+                "BatchSize": BATCH_SIZE,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "Enabled": true,
+            },
+        }),
+    );
+
+    // The read roles the reconciler may assume change with the accounts; they sit in a policy
+    // of their own, so adding an account leaves the (conditional) function role as it is.
+    let mut managed = Vec::new();
+    if !consumers.is_empty() {
+        let roles: Vec<Value> = consumers
+            .iter()
+            .map(|c| {
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:iam::{}:role/{RECONCILER_READ_ROLE}",
+                    c.account
+                ))
+            })
+            .collect();
+        r.insert("ReconcilerReadRolesPolicy".into(), json!({
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "Description": "dpc reconciler: assume the consumer accounts' read-only role",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [allow(&["sts:AssumeRole"], json!(roles))]},
+            },
+        }));
+        managed.push(reference("ReconcilerReadRolesPolicy"));
+    }
+    function(
+        r,
+        "ReconcilerFunction",
+        "dpc-reconciler",
+        300,
+        vec![table_items(), put_central()],
+        managed,
+    );
+    r.insert("ReconcilerSchedule".into(), json!({
+        "Type": "AWS::Events::Rule",
+        "Condition": HAS_CODE,
+        "Properties": {
+            "Name": "dpc-reconciler",
+            "Description": "dpc: reconcile the manager's run log with the consumer accounts' executions",
+            "ScheduleExpression": "rate(10 minutes)",
+            "State": "ENABLED",
+            "Targets": [{"Id": "reconciler", "Arn": get_att("ReconcilerFunction", "Arn")}],
+        },
+    }));
+    r.insert(
+        "ReconcilerSchedulePermission".into(),
+        json!({
+            "Type": "AWS::Lambda::Permission",
+            "Condition": HAS_CODE,
+            "Properties": {
+                "FunctionName": reference("ReconcilerFunction"),
+                "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com",
+                "SourceArn": get_att("ReconcilerSchedule", "Arn"),
+            },
+        }),
+    );
+
+    function(
+        r,
+        "RegistrationFunction",
+        "dpc-registration",
+        60,
+        vec![table_items()],
+        Vec::new(),
+    );
+    // Pipeline stacks in the consumer accounts invoke it as their custom resource's service
+    // token.
+    for c in consumers {
+        r.insert(
+            format!("RegistrationPermission{}", c.account),
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Condition": HAS_CODE,
+                "Properties": {
+                    "FunctionName": reference("RegistrationFunction"),
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": c.account,
+                },
+            }),
+        );
+    }
+    if let Some(org) = org_id {
+        r.insert(
+            "RegistrationPermissionOrganization".into(),
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Condition": HAS_CODE,
+                "Properties": {
+                    "FunctionName": reference("RegistrationFunction"),
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "*",
+                    "PrincipalOrgID": org,
+                },
+            }),
+        );
+    }
+}
+
+/// The `dpc-pipelines` bus of a consumer account.
+fn pipelines_bus(c: &Consumer) -> Value {
+    let region = c.region.as_deref().unwrap_or("${AWS::Region}");
+    sub(&format!(
+        "arn:${{AWS::Partition}}:events:{region}:{}:event-bus/dpc-pipelines",
+        c.account
+    ))
+}
+
+/// One rule per consumer account: its triggers go to its `dpc-pipelines` bus.
+fn forwarding(r: &mut Map<String, Value>, bus_name: &str, consumers: &[Consumer]) {
+    if consumers.is_empty() {
+        return;
+    }
+    let buses: Vec<Value> = consumers.iter().map(pipelines_bus).collect();
+    r.insert(
+        "ForwardTriggersRole".into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assume("events.amazonaws.com"),
+                "Policies": [{"PolicyName": "put-consumer-buses", "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [allow(&["events:PutEvents"], json!(buses))],
+                }}],
+            },
+        }),
+    );
+    for c in consumers {
+        r.insert(format!("ForwardTriggers{}", c.account), json!({
+            "Type": "AWS::Events::Rule",
+            "DependsOn": ["CentralBus"],
+            "Properties": {
+                "Name": format!("dpc-forward-triggers-{}", c.account),
+                "Description": format!("dpc triggers for account {} to its dpc-pipelines bus", c.account),
+                "EventBusName": bus_name,
+                "EventPattern": {
+                    "source": [events::TRIGGER_SOURCE],
+                    "detail-type": [events::TRIGGER_DETAIL_TYPE],
+                    "detail": {"target": {"account": [c.account]}},
+                },
+                "State": "ENABLED",
+                "Targets": [{"Id": "pipelines-bus", "Arn": pipelines_bus(c), "RoleArn": get_att("ForwardTriggersRole", "Arn")}],
+            },
+        }));
+    }
+}
+
+fn parameters(r: &mut Map<String, Value>) {
+    let values: [(&str, &str, Value); 5] = [
+        (
+            "VersionParameter",
+            VERSION_PARAMETER,
+            json!(VERSION.to_string()),
+        ),
+        (
+            "BusParameter",
+            "/dpc/central/event-bus-arn",
+            get_att("CentralBus", "Arn"),
+        ),
+        (
+            "QueueParameter",
+            "/dpc/central/manager-queue-url",
+            reference("ManagerQueue"),
+        ),
+        (
+            "TableParameter",
+            "/dpc/central/manager-table",
+            reference("ManagerTable"),
+        ),
+        (
+            "DeadLetterQueueParameter",
+            "/dpc/central/manager-dead-letter-queue-url",
+            reference("ManagerDeadLetterQueue"),
+        ),
+    ];
+    for (id, name, value) in values {
+        r.insert(id.into(), json!({"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": value}}));
+    }
+    r.insert("RegistrationTokenParameter".into(), json!({
+        "Type": "AWS::SSM::Parameter",
+        "Condition": HAS_CODE,
+        "Properties": {"Name": "/dpc/central/registration-service-token", "Type": "String", "Value": get_att("RegistrationFunction", "Arn")},
+    }));
+}
+
+fn outputs() -> Value {
+    json!({
+        "Version": {"Description": "dpc-central stack version", "Value": VERSION.to_string()},
+        "CentralBusArn": {"Value": get_att("CentralBus", "Arn")},
+        "ManagerQueueUrl": {"Value": reference("ManagerQueue")},
+        "ManagerDeadLetterQueueUrl": {"Value": reference("ManagerDeadLetterQueue")},
+        "ManagerTable": {"Value": reference("ManagerTable")},
+        "RegistrationServiceToken": {
+            "Condition": HAS_CODE,
+            "Description": "Service token of the registration custom resource (dpc setup-user-account's RegistrationServiceToken)",
+            "Value": get_att("RegistrationFunction", "Arn"),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumers(ids: &[&str]) -> Vec<Consumer> {
+        ids.iter()
+            .map(|a| Consumer {
+                account: (*a).into(),
+                region: None,
+            })
+            .collect()
+    }
+
+    fn spec(ids: &[&str], org: Option<&str>) -> Spec {
+        Spec {
+            bus: BUS.into(),
+            consumers: consumers(ids),
+            org_id: org.map(String::from),
+        }
+    }
+
+    /// Every value under an `Action` key, anywhere.
+    fn actions(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k == "Action" {
+                        match v {
+                            Value::String(s) => out.push(s.clone()),
+                            Value::Array(a) => {
+                                out.extend(a.iter().filter_map(|s| s.as_str().map(String::from)))
+                            }
+                            _ => out.push(v.to_string()),
+                        }
+                    } else {
+                        actions(v, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| actions(v, out)),
+            _ => {}
+        }
+    }
+
+    fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+        t["Resources"]
+            .as_object()
+            .map(|m| m.iter().filter(|(_, r)| r["Type"] == kind).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn no_iam_action_is_a_wildcard() {
+        for t in [
+            template(&spec(&["111111111111"], None)),
+            template(&spec(
+                &["111111111111", "222222222222"],
+                Some("o-abc123def4"),
+            )),
+        ] {
+            let mut all = Vec::new();
+            actions(&t, &mut all);
+            assert!(all.len() > 10, "{all:?}");
+            for action in all {
+                assert!(!action.contains('*'), "wildcard action {action}");
+                assert!(action.contains(':'), "not a service action: {action}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_bus_policy_is_never_open() {
+        for t in [
+            template(&spec(&["111111111111"], None)),
+            template(&spec(&["111111111111"], Some("o-abc123def4"))),
+            template(&spec(&[], Some("o-abc123def4"))),
+            template(&spec(&[], None)),
+        ] {
+            for (id, policy) in resources_of_type(&t, "AWS::Events::EventBusPolicy") {
+                let statement = &policy["Properties"]["Statement"];
+                if statement["Principal"] == "*" {
+                    assert_eq!(
+                        statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+                        "o-abc123def4",
+                        "{id}"
+                    );
+                } else {
+                    let principals = statement["Principal"]["AWS"].as_array().expect(id);
+                    assert!(!principals.is_empty(), "{id}");
+                }
+            }
+        }
+        let t = template(&spec(&["222222222222", "111111111111"], None));
+        let principals = &t["Resources"]["CentralBusAccountsPolicy"]["Properties"]["Statement"]["Principal"]
+            ["AWS"];
+        assert_eq!(
+            principals,
+            &json!([
+                {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:root"},
+                {"Fn::Sub": "arn:${AWS::Partition}:iam::222222222222:root"},
+            ])
+        );
+        assert!(
+            template(&spec(&[], None))["Resources"]
+                .get("CentralBusOrganizationPolicy")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn one_forwarding_rule_per_account_to_its_pipelines_bus() {
+        let ids = [
+            "333333333333",
+            "111111111111",
+            "222222222222",
+            "111111111111",
+        ];
+        let t = template(&spec(&ids, None));
+        let rules: Vec<_> = resources_of_type(&t, "AWS::Events::Rule")
+            .into_iter()
+            .filter(|(id, _)| id.starts_with("ForwardTriggers"))
+            .collect();
+        assert_eq!(rules.len(), 3);
+        for (_, rule) in rules {
+            let p = &rule["Properties"];
+            let account = p["EventPattern"]["detail"]["target"]["account"][0]
+                .as_str()
+                .expect("account");
+            assert_eq!(p["EventPattern"]["source"][0], events::TRIGGER_SOURCE);
+            assert_eq!(
+                p["Targets"][0]["Arn"]["Fn::Sub"],
+                format!(
+                    "arn:${{AWS::Partition}}:events:${{AWS::Region}}:{account}:event-bus/dpc-pipelines"
+                )
+            );
+        }
+        let role = &t["Resources"]["ForwardTriggersRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"][0]["Resource"];
+        assert_eq!(role.as_array().map(Vec::len), Some(3));
+        // The same accounts in another order give the same template.
+        let again = template(&spec(
+            &["222222222222", "333333333333", "111111111111"],
+            None,
+        ));
+        assert_eq!(t, again);
+    }
+
+    #[test]
+    fn the_queue_outlives_six_function_timeouts_and_batches_stay_fifo_sized() {
+        let t = template(&spec(&["111111111111"], None));
+        let r = &t["Resources"];
+        let timeout = r["ManagerFunction"]["Properties"]["Timeout"]
+            .as_u64()
+            .expect("timeout");
+        let visibility = r["ManagerQueue"]["Properties"]["VisibilityTimeout"]
+            .as_u64()
+            .expect("visibility");
+        assert!(visibility >= 6 * timeout, "{visibility} < 6 × {timeout}");
+        let mapping = &r["ManagerEventSource"]["Properties"];
+        assert!(mapping["BatchSize"].as_u64().expect("batch") <= 10);
+        assert_eq!(
+            mapping["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"])
+        );
+        assert_eq!(r["ManagerQueue"]["Properties"]["FifoQueue"], true);
+        assert_eq!(
+            r["ManagerRule"]["Properties"]["Targets"][0]["SqsParameters"]["MessageGroupId"],
+            MESSAGE_GROUP
+        );
+        assert_eq!(
+            r["ManagerQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"],
+            MAX_RECEIVES
+        );
+    }
+
+    #[test]
+    fn every_function_resource_waits_for_code() {
+        let t = template(&spec(&["111111111111"], Some("o-abc123def4")));
+        for kind in [
+            "AWS::Lambda::Function",
+            "AWS::Lambda::Permission",
+            "AWS::Lambda::EventSourceMapping",
+            "AWS::Logs::LogGroup",
+        ] {
+            let found = resources_of_type(&t, kind);
+            assert!(!found.is_empty(), "{kind}");
+            for (id, r) in found {
+                assert_eq!(r["Condition"], HAS_CODE, "{id}");
+            }
+        }
+        let functions = resources_of_type(&t, "AWS::Lambda::Function");
+        assert_eq!(functions.len(), 3);
+        for (_, f) in functions {
+            assert_eq!(f["Properties"]["Runtime"], "provided.al2023");
+            assert_eq!(f["Properties"]["Handler"], f["Properties"]["FunctionName"]);
+        }
+    }
+
+    #[test]
+    fn the_rules_match_dpc_events_only() {
+        use crate::pattern::Pattern;
+        let manager = Pattern::parse(&manager_pattern().to_string()).expect("manager pattern");
+        let status = |arn: &str| {
+            json!({"source": events::STATUS_SOURCE, "detail-type": events::STATUS_DETAIL_TYPE,
+                   "account": "111111111111", "region": "eu-west-1",
+                   "detail": {"stateMachineArn": arn, "status": "SUCCEEDED"}})
+            .to_string()
+        };
+        let matches = |p: &Pattern, e: &str| p.matches_json(e).expect("event");
+        assert!(matches(
+            &manager,
+            &status("arn:aws:states:eu-west-1:111111111111:stateMachine:dpc-listings")
+        ));
+        assert!(!matches(
+            &manager,
+            &status("arn:aws:states:eu-west-1:111111111111:stateMachine:other")
+        ));
+        let refresh = json!({"source": events::REFRESH_SOURCE, "detail-type": events::REFRESH_DETAIL_TYPE,
+                             "account": "111111111111", "region": "eu-west-1", "detail": {}});
+        assert!(matches(&manager, &refresh.to_string()));
+
+        let t = template(&spec(&["111111111111", "222222222222"], None));
+        let forward = &t["Resources"]["ForwardTriggers111111111111"]["Properties"]["EventPattern"];
+        let forward = Pattern::parse(&forward.to_string()).expect("forward pattern");
+        let trigger = |account: &str| {
+            json!({"source": events::TRIGGER_SOURCE, "detail-type": events::TRIGGER_DETAIL_TYPE,
+                   "account": "999999999999", "region": "eu-west-1",
+                   "detail": {"target": {"account": account, "region": "eu-west-1", "pipeline": "p"}}})
+            .to_string()
+        };
+        assert!(matches(&forward, &trigger("111111111111")));
+        assert!(!matches(&forward, &trigger("222222222222")));
+    }
+
+    #[test]
+    fn the_reconciler_assumes_only_the_consumers_read_roles() {
+        let t = template(&spec(&["111111111111", "222222222222"], None));
+        let r = &t["Resources"];
+        assert_eq!(
+            r["ReconcilerFunctionRole"]["Properties"]["ManagedPolicyArns"],
+            json!([reference("ReconcilerReadRolesPolicy")])
+        );
+        let assume =
+            &r["ReconcilerReadRolesPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(assume["Action"], json!(["sts:AssumeRole"]));
+        assert_eq!(
+            assume["Resource"],
+            json!([
+                {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/dpc-reconciler-read"},
+                {"Fn::Sub": "arn:${AWS::Partition}:iam::222222222222:role/dpc-reconciler-read"},
+            ])
+        );
+    }
+}
