@@ -234,16 +234,13 @@ fn summary(
 ) -> String {
     let mut accounts: Vec<&str> = rows.iter().map(|r| r.account.as_str()).collect();
     accounts.dedup();
-    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    for r in played.runs {
-        let key = if r.duplicate {
-            format!("{} (duplicate)", r.status)
-        } else {
-            r.status.clone()
-        };
-        *by_status.entry(key).or_default() += 1;
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in played.runs.iter().filter(|r| !r.duplicate) {
+        *by_status.entry(&r.status).or_default() += 1;
     }
+    let runs: usize = by_status.values().sum();
     let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let duplicates = played.runs.len() - runs;
     let triggers = played
         .timeline
         .iter()
@@ -251,21 +248,19 @@ fn summary(
         .count();
     let mut text = String::from("<h1>dpc local run</h1>\n");
     text.push_str(&format!(
-        "<p class=\"facts\">Played from <code>{}</code> until <code>{}</code> (virtual time, UTC).</p>\n",
+        "<p class=\"facts\">Played from <code>{}</code> until <code>{}</code> (UTC).</p>\n",
         escape(&format_time(from)),
         escape(&format_time(until))
     ));
     text.push_str(&format!(
-        "<p class=\"facts\">{} pipeline(s) in {} account(s); {} run(s){}; {} trigger(s) decided; {} event(s) delivered.</p>\n",
+        "<p class=\"facts\">{} pipeline(s) in {} account(s); {runs} run(s){}, {duplicates} duplicate start(s) that ran nothing; {triggers} trigger(s) decided; {} event(s) delivered.</p>\n",
         pipelines.len(),
         accounts.len(),
-        played.runs.len(),
         if statuses.is_empty() {
             String::new()
         } else {
             format!(" ({})", escape(&statuses.join(", ")))
         },
-        triggers,
         played.events
     ));
     text
