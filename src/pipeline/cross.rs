@@ -2,6 +2,7 @@
 //! cycles (through executions and data products, with the full path), upstreams and data
 //! products not found in the tree, and allOf over upstreams of different cadences.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -31,12 +32,78 @@ impl std::fmt::Display for Identity {
     }
 }
 
+/// Where the checks across pipelines point in one pipeline's file: its name, each leaf of
+/// its trigger, and its `allOf`. Found while the file's document is at hand (by the thread
+/// that validated it), so that the document need not be kept for these checks.
+#[derive(Debug, Clone)]
+pub struct Anchors {
+    /// The value of `name`.
+    name: Span,
+    /// Per leaf of `trigger.executions` and of `trigger.dataProducts`, in `leaves()` order.
+    executions: Vec<Leaf>,
+    data_products: Vec<Leaf>,
+    /// `trigger.executions.allOf` (key, or value).
+    all_of: Span,
+}
+
+/// One trigger leaf: the leaf (key or value, as a cycle shows it) and the value of its `name`.
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
+    at: Span,
+    name: Span,
+}
+
+impl Anchors {
+    /// The anchors of a valid pipeline in its document.
+    pub fn of(pipeline: &model::Pipeline, doc: &Document) -> Anchors {
+        let leaf = |pointer: String| Leaf {
+            at: doc.spans.key_or_value(&pointer).unwrap_or(Span::new(0, 0)),
+            name: value_span(doc, &format!("{pointer}/name")),
+        };
+        let trigger = pipeline.trigger.as_ref();
+        let executions = trigger
+            .and_then(|t| t.executions.as_ref())
+            .map(|exec| {
+                exec.leaves()
+                    .map(|l| {
+                        leaf(leaf_pointer(doc, "executions", |v| {
+                            v.get("name").and_then(Value::as_str) == Some(l.name.as_str())
+                        }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let data_products = trigger
+            .and_then(|t| t.data_products.as_ref())
+            .map(|dps| {
+                dps.leaves()
+                    .map(|l| {
+                        leaf(leaf_pointer(doc, "dataProducts", |v| {
+                            v.get("domain").and_then(Value::as_str) == Some(l.domain.as_str())
+                                && v.get("name").and_then(Value::as_str) == Some(l.name.as_str())
+                        }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Anchors {
+            name: value_span(doc, "/name"),
+            executions,
+            data_products,
+            all_of: doc
+                .spans
+                .key_or_value("/trigger/executions/allOf")
+                .unwrap_or(Span::new(0, 0)),
+        }
+    }
+}
+
 /// A valid pipeline with where it came from.
 struct Node<'a> {
     id: Identity,
     pipeline: &'a model::Pipeline,
     file: &'a Arc<SourceFile>,
-    doc: &'a Document,
+    anchors: Cow<'a, Anchors>,
 }
 
 /// Runs every cross-pipeline check over the valid pipelines of `loaded`.
@@ -55,11 +122,16 @@ pub fn check(loaded: &Loaded, reference: NaiveDateTime) -> Vec<Diagnostic> {
                 region,
                 name: pipeline.name.clone(),
             };
+            let anchors = match (&u.anchors, &u.checked.document) {
+                (Some(anchors), _) => Cow::Borrowed(anchors),
+                (None, Some(doc)) => Cow::Owned(Anchors::of(pipeline, doc)),
+                (None, None) => return None,
+            };
             Some(Node {
                 id,
                 pipeline,
                 file: &u.file,
-                doc: u.checked.document.as_ref()?,
+                anchors,
             })
         })
         .collect();
@@ -80,8 +152,8 @@ fn duplicates<'a>(nodes: &'a [Node], diags: &mut Vec<Diagnostic>) -> HashMap<&'a
             diags.push(
                 Diagnostic::new(&codes::TREE_DUPLICATE_PIPELINE, format!("pipeline {} is defined twice", node.id))
                     .help("pipeline names are unique per account and region; rename one or set a different `account`")
-                    .label(node.file, value_span(node.doc, "/name"), None)
-                    .label(other.file, value_span(other.doc, "/name"), Some("also defined here".into())),
+                    .label(node.file, node.anchors.name, None)
+                    .label(other.file, other.anchors.name, Some("also defined here".into())),
             );
         } else {
             by_id.insert(&node.id, i);
@@ -102,10 +174,10 @@ fn publishers<'a>(nodes: &[Node<'a>]) -> BTreeMap<(&'a str, &'a str), Vec<usize>
     out
 }
 
-/// One dependency: `from` waits on `to`, through the leaf at `pointer` of `from`'s file.
+/// One dependency: `from` waits on `to`, through the leaf at `at` in `from`'s file.
 struct Edge {
     to: usize,
-    pointer: String,
+    at: Span,
 }
 
 fn edges(
@@ -120,24 +192,20 @@ fn edges(
             let mut out = Vec::new();
             let Some(trigger) = &node.pipeline.trigger else { return out };
             if let Some(exec) = &trigger.executions {
-                for leaf in exec.leaves() {
+                for (leaf, anchor) in exec.leaves().zip(&node.anchors.executions) {
                     let id = upstream_id(node, leaf);
-                    let pointer = leaf_pointer(node.doc, "executions", |v| v.get("name").and_then(Value::as_str) == Some(leaf.name.as_str()));
                     match by_id.get(&id) {
-                        Some(&to) => out.push(Edge { to, pointer }),
+                        Some(&to) => out.push(Edge { to, at: anchor.at }),
                         None => diags.push(
                             Diagnostic::new(&codes::TREE_UNKNOWN_UPSTREAM, format!("upstream pipeline {id} is not among the {} validated pipelines", nodes.len()))
                                 .help("fine if it lives in another repository; otherwise check its name, account and region")
-                                .label(node.file, value_span(node.doc, &format!("{pointer}/name")), None),
+                                .label(node.file, anchor.name, None),
                         ),
                     }
                 }
             }
             if let Some(dps) = &trigger.data_products {
-                for leaf in dps.leaves() {
-                    let pointer = leaf_pointer(node.doc, "dataProducts", |v| {
-                        v.get("domain").and_then(Value::as_str) == Some(leaf.domain.as_str()) && v.get("name").and_then(Value::as_str) == Some(leaf.name.as_str())
-                    });
+                for (leaf, anchor) in dps.leaves().zip(&node.anchors.data_products) {
                     let producers: Vec<usize> = publishers
                         .get(&(leaf.domain.as_str(), leaf.name.as_str()))
                         .map(|p| p.iter().copied().filter(|i| leaf.account.is_none() || nodes[*i].id.account == leaf.account).collect())
@@ -146,10 +214,10 @@ fn edges(
                         diags.push(
                             Diagnostic::new(&codes::TREE_UNKNOWN_DATA_PRODUCT, format!("no validated pipeline publishes data product {}/{}", leaf.domain, leaf.name))
                                 .help("fine for external producers (`dpc publish`); otherwise check the domain and name")
-                                .label(node.file, value_span(node.doc, &format!("{pointer}/name")), None),
+                                .label(node.file, anchor.name, None),
                         );
                     }
-                    out.extend(producers.into_iter().map(|to| Edge { to, pointer: pointer.clone() }));
+                    out.extend(producers.into_iter().map(|to| Edge { to, at: anchor.at }));
                 }
             }
             out
@@ -239,12 +307,7 @@ fn cycle_diagnostic(
     for (i, (n, edge)) in path.iter().enumerate() {
         let node = &nodes[*n];
         let text = Some(format!("{} waits on {}", node.id.name, names[i + 1]));
-        let span = node
-            .doc
-            .spans
-            .key_or_value(&edge.pointer)
-            .unwrap_or(Span::new(0, 0));
-        diag = diag.label(node.file, span, text);
+        diag = diag.label(node.file, edge.at, text);
     }
     diag
 }
@@ -299,7 +362,7 @@ fn cadences(
             diags.push(
                 Diagnostic::new(&codes::TRIGGER_MIXED_CADENCE, format!("allOf combines upstreams of different cadences ({})", listed.join(", ")))
                     .help("add `trigger.window` (e.g. `within: 24h`) or a `schedule`, so a stale result of the faster upstream is not reused")
-                    .label(node.file, node.doc.spans.key_or_value("/trigger/executions/allOf").unwrap_or(Span::new(0, 0)), None),
+                    .label(node.file, node.anchors.all_of, None),
             );
         }
     }

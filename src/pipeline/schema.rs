@@ -89,10 +89,25 @@ impl SchemaName {
         text
     }
 
+    /// The schema files are checked against: the committed file, parsed. It is the value of
+    /// `schema()` (the drift test and `the_checked_schemas_are_the_generated_ones` hold it
+    /// so), and parsing it costs a twentieth of generating it, which every `dpc validate` did.
+    fn checked(self) -> &'static Value {
+        static CELLS: [OnceLock<Value>; 5] = [const { OnceLock::new() }; 5];
+        CELLS[self as usize].get_or_init(|| {
+            let committed = match self {
+                SchemaName::Pipeline => include_str!("../../schemas/pipeline.schema.json"),
+                SchemaName::Config => include_str!("../../schemas/config.schema.json"),
+                _ => return self.schema().clone(),
+            };
+            serde_json::from_str(committed).unwrap_or_else(|_| self.schema().clone())
+        })
+    }
+
     fn validator(self) -> Option<&'static jsonschema::Validator> {
         static CELLS: [OnceLock<Option<jsonschema::Validator>>; 5] = [const { OnceLock::new() }; 5];
         CELLS[self as usize]
-            .get_or_init(|| jsonschema::validator_for(self.schema()).ok())
+            .get_or_init(|| jsonschema::validator_for(self.checked()).ok())
             .as_ref()
     }
 }
@@ -152,6 +167,13 @@ fn strip_null(schema: &mut Value) {
     }
 }
 
+/// Builds and compiles the schemas `pipeline.yaml` and `dpc.yaml` are checked against, so that
+/// the first check does not wait for it.
+pub fn prepare() {
+    SchemaName::Pipeline.validator();
+    SchemaName::Config.validator();
+}
+
 /// What part of an entry a finding points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -174,7 +196,7 @@ pub fn check(name: SchemaName, value: &Value) -> Vec<Finding> {
     let Some(validator) = name.validator() else {
         return Vec::new();
     };
-    let root = name.schema();
+    let root = name.checked();
     validator
         .iter_errors(value)
         .flat_map(|e| finding(root, value, &e))
@@ -397,6 +419,18 @@ mod tests {
     fn findings(yaml: &str) -> Vec<Finding> {
         let doc = crate::pipeline::yaml::parse(yaml).expect("valid yaml");
         check(SchemaName::Pipeline, &doc.value)
+    }
+
+    #[test]
+    fn the_checked_schemas_are_the_generated_ones() {
+        for name in [SchemaName::Pipeline, SchemaName::Config] {
+            assert!(
+                name.checked() == name.schema(),
+                "schemas/{} is not what the code generates; regenerate it with \
+                 `DPC_UPDATE_SCHEMAS=1 cargo test --test it drift::`",
+                name.file_name()
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! and duplicate keys as errors) and produces a JSON value plus an index from JSON pointer to
 //! the source span of each key and value, so every later check can point at exact text.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,6 +10,8 @@ use serde_saphyr::budget::Budget;
 use serde_saphyr::{DuplicateKeyPolicy, Location, Spanned};
 
 use crate::diag::source::Span;
+
+mod fast;
 
 /// Files larger than this are refused before parsing (a pipeline is a few KB).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -30,23 +31,111 @@ pub struct Entry {
     pub value: Span,
 }
 
-/// JSON pointer (RFC 6901) → source spans.
+/// JSON pointer (RFC 6901) → source spans. One document has a few dozen to a few hundred
+/// pointers; they are kept in one string with an open-addressing table over them, so an index
+/// is three allocations rather than one per pointer.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    entries: HashMap<String, Entry>,
+    /// Every pointer, one after the other.
+    text: String,
+    /// Where each pointer is in `text` (start, end), and its entry, in insertion order.
+    entries: Vec<(u32, u32, Entry)>,
+    /// `index + 1` into `entries`, or 0 for a free slot; the length is a power of two.
+    slots: Vec<u32>,
+}
+
+/// A multiply-rotate hash (as in rustc's FxHash) over 8 bytes at a time: pointers are short
+/// and come from the user's own files, so a flooding-resistant hash buys nothing here.
+fn hash(pointer: &str) -> u64 {
+    let mut h: u64 = pointer.len() as u64;
+    let mut add = |word: u64| h = (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    let mut chunks = pointer.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        add(u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        add(u64::from_le_bytes(word));
+    }
+    h
 }
 
 impl SpanIndex {
+    fn with_capacity(pointers: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            entries: Vec::with_capacity(pointers),
+            slots: vec![0; (pointers * 2).next_power_of_two().max(16)],
+        }
+    }
+
+    fn pointer_at(&self, index: usize) -> &str {
+        let (start, end, _) = self.entries[index];
+        &self.text[start as usize..end as usize]
+    }
+
+    /// The slot holding `pointer`, or the free slot where it would go.
+    fn slot(&self, pointer: &str) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = hash(pointer) as usize & mask;
+        loop {
+            match self.slots[i] {
+                0 => return i,
+                n if self.pointer_at(n as usize - 1) == pointer => return i,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Records `entry` under `pointer`, replacing an earlier one.
+    fn insert(&mut self, pointer: &str, entry: Entry) {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(16);
+            self.slots = vec![0; size];
+            for index in 0..self.entries.len() {
+                let slot = self.slot(self.pointer_at(index));
+                self.slots[slot] = index as u32 + 1;
+            }
+        }
+        let slot = self.slot(pointer);
+        match self.slots[slot] {
+            0 => {
+                let start = self.text.len() as u32;
+                self.text.push_str(pointer);
+                self.entries.push((start, self.text.len() as u32, entry));
+                self.slots[slot] = self.entries.len() as u32;
+            }
+            n => self.entries[n as usize - 1].2 = entry,
+        }
+    }
+
+    fn get_key_value(&self, pointer: &str) -> Option<(&str, &Entry)> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        match self.slots[self.slot(pointer)] {
+            0 => None,
+            n => {
+                let index = n as usize - 1;
+                Some((self.pointer_at(index), &self.entries[index].2))
+            }
+        }
+    }
+
     pub fn get(&self, pointer: &str) -> Option<&Entry> {
-        self.entries.get(pointer)
+        self.get_key_value(pointer).map(|(_, e)| e)
     }
 
     /// The entry for `pointer`, or for its nearest ancestor that exists.
     pub fn nearest(&self, pointer: &str) -> Option<(&str, &Entry)> {
         let mut current = pointer;
         loop {
-            if let Some((key, entry)) = self.entries.get_key_value(current) {
-                return Some((key.as_str(), entry));
+            if let Some(found) = self.get_key_value(current) {
+                return Some(found);
             }
             current = &current[..current.rfind('/')?];
         }
@@ -76,7 +165,7 @@ impl SpanIndex {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        (0..self.entries.len()).map(|i| (self.pointer_at(i), &self.entries[i].2))
     }
 }
 
@@ -84,15 +173,24 @@ impl SpanIndex {
 pub fn push_token(pointer: &str, token: &str) -> String {
     let mut out = String::with_capacity(pointer.len() + token.len() + 1);
     out.push_str(pointer);
-    out.push('/');
+    push_token_into(&mut out, token);
+    out
+}
+
+/// Appends `/token` to `pointer` in place, escaping as RFC 6901 says.
+fn push_token_into(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    if !token.contains(['~', '/']) {
+        pointer.push_str(token);
+        return;
+    }
     for c in token.chars() {
         match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            c => out.push(c),
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
         }
     }
-    out
 }
 
 /// Why a text could not be read as YAML.
@@ -123,6 +221,16 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
             span: Span::new(0, 0),
         });
     }
+    // Nearly every file is read in one pass over the parser's events; the rest (and every
+    // file with an error) through serde-saphyr, which reports what is wrong.
+    match fast::parse(text) {
+        Some(doc) => Ok(doc),
+        None => parse_general(text),
+    }
+}
+
+/// Parses one document through serde-saphyr's `Spanned` values: any YAML, every error.
+fn parse_general(text: &str) -> Result<Document, YamlError> {
     let options = serde_saphyr::options! {
         budget: Some(budget()),
         duplicate_keys: DuplicateKeyPolicy::Error,
@@ -259,8 +367,8 @@ fn flatten(
         }
     };
     let value_span = Span::new(span.offset, end.saturating_sub(span.offset));
-    spans.entries.insert(
-        pointer,
+    spans.insert(
+        &pointer,
         Entry {
             key,
             value: value_span,
@@ -481,6 +589,286 @@ mod tests {
     fn empty_document_is_null() {
         assert!(parse("").expect("empty").value.is_null());
         assert!(parse("# only a comment\n").expect("empty").value.is_null());
+    }
+
+    /// How many of the fast path's readers read `text` (0, 1 or 2); what each read must be
+    /// the general path's document, value for value and span for span.
+    fn readers_agree(text: &str) -> usize {
+        let sorted = |spans: &SpanIndex| {
+            let mut entries: Vec<(String, Entry)> =
+                spans.iter().map(|(p, e)| (p.to_string(), *e)).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+        };
+        let mut read = 0;
+        for (reader, fast) in ["line", "event"].into_iter().zip(fast::each(text)) {
+            let Some(fast) = fast else { continue };
+            let general = parse_general(text).unwrap_or_else(|e| {
+                panic!("the {reader} reader accepts what the general path refuses ({e:?}):\n{text}")
+            });
+            assert_eq!(
+                fast.value, general.value,
+                "{reader} reader, values differ:\n{text}"
+            );
+            assert_eq!(
+                sorted(&fast.spans),
+                sorted(&general.spans),
+                "{reader} reader, spans differ:\n{text}"
+            );
+            read += 1;
+        }
+        read
+    }
+
+    /// Whether the fast path read `text` (checked against the general path).
+    fn paths_agree(text: &str) -> bool {
+        readers_agree(text) > 0
+    }
+
+    #[test]
+    fn the_fast_path_reads_pipeline_files_as_the_general_path_does() {
+        let read = [
+            "name: x\nteam: t\ntrigger:\n  schedule: { hour: 3, minute: 15, timezone: Europe/Berlin }\n",
+            "a: [1, -2, 0, \"3\", '4', x]\nb:\n  - {c: d}\n  - e\n  -\n    f: g\n",
+            "# comment\nname: x # trailing\n\n# more\nsteps:\n  - name: s\n    args: [\"--date\", \"{{run.date}}\"]\n",
+            "a: |\n  line one\n  line two\nb: >-\n  folded\n  text\nc: plain\n  continued\n",
+            "a:\nb: ~\nc: null\nd: NULL\ne: true\nf: False\ng: yes\nh: on\ni: inf\nj: nan\n",
+            "\"quoted key\": 1\n'single': 2\nnull: 3\ntrue: 4\na/b: 5\nx~y: 6\n",
+            "---\na: 1\n...\n",
+            "- a\n- [b, [c, {d: e}]]\n- {}\n- []\n",
+            "a: \"esc\\taped \\u00e9\"\nb: 'it''s'\nc: é\nd: 😀\n",
+            "a:\n  b:\n    c:\n      - d: 1\n        e: 2\n      - f\n",
+            "a: {b: 1,\n  c: 2}\n",
+            "a: ~x\nb: /path\nc: $var\nd: x:y\ne: 'a: b'\n",
+            "seq:\n- a\n- b: 1\n  c:\n  d: [x]\nnext:   # c\n  - - n\n    - m\n  -\n    - o\nlast:\n",
+            "- a:\n- b: 2\n  # odd comment\n      # deeper comment\n  c: 'x''y'\n- - - deep\n-\n  k: v\n",
+            "a:\n  - x\n  -   y   # c\n  - \"z\"  \nb: {k: [1, 2, {m: n}], 'q': \"r\"}\nc: [ ]\nd: { }\n",
+            "key with spaces: value with spaces\nurl: s3://bucket/key.py\nplaceholder: \"{{run.date}}\"\n",
+            "timeout: 2h\nwithin: 30m\nat: 07:00\nb: 07:00:00x\nv: 5.0-beta\nw: -x\nx: -Infinity\n2h: k\n",
+        ];
+        for text in read {
+            assert!(paths_agree(text), "the fast path should read:\n{text}");
+        }
+        // Left to the general path: errors, and what only it reads exactly.
+        let left = [
+            "a: 1\na: 2\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "<<: {a: 1}\n",
+            "a: 1.5\n",
+            "a: 1e3\n",
+            "a: -.inf\n",
+            "a: 0x1Fz\n",
+            "a: 2024-01-01\n",
+            "a: 0x1F\n",
+            "a: 1_000\n",
+            "a: +1\n",
+            "a: .inf\n",
+            "a: -0\n",
+            "a: 99999999999999999999\n",
+            "3: a\n",
+            "a: [\n",
+            "a: b\n---\nc: d\n",
+            "",
+            "# only a comment\n",
+            "plain",
+            "%YAML 1.2\n---\na: 1\n",
+            "{a: 1}: b\n",
+        ];
+        for text in left {
+            assert!(
+                !paths_agree(text),
+                "the fast path should leave this to the general path:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_on_the_fixtures_and_examples() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["tests/fixtures", "examples", "tests/scenarios", "templates"] {
+            collect_yaml(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 50, "found only {} YAML files", files.len());
+        let mut read = 0;
+        for file in &files {
+            #[allow(clippy::disallowed_methods)]
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            if text.len() <= MAX_FILE_BYTES && paths_agree(&text) {
+                read += 1;
+            }
+        }
+        assert!(
+            read * 2 > files.len(),
+            "the fast path read only {read} of {} files",
+            files.len()
+        );
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    fn collect_yaml(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                collect_yaml(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+    }
+
+    mod random {
+        use super::paths_agree;
+        use proptest::prelude::*;
+
+        /// A random document: block and flow collections of tricky scalars and keys.
+        #[derive(Debug, Clone)]
+        enum Node {
+            Scalar(&'static str),
+            Seq(Vec<Node>),
+            Map(Vec<(&'static str, Node)>),
+            Flow(Vec<(&'static str, Node)>),
+            FlowSeq(Vec<&'static str>),
+        }
+
+        const SCALARS: &[&str] = &[
+            "a",
+            "abc def",
+            "3",
+            "-3",
+            "0",
+            "-0",
+            "007",
+            "12",
+            "1.5",
+            "1e3",
+            ".inf",
+            "+1",
+            "true",
+            "True",
+            "FALSE",
+            "yes",
+            "on",
+            "null",
+            "Null",
+            "~",
+            "",
+            "'q''s'",
+            "\"dq\\n\"",
+            "\"\"",
+            "''",
+            "0x1F",
+            "1_000",
+            "07:00",
+            "é",
+            "inf",
+            "NaN",
+            "-x",
+            "x-",
+            "a#b",
+            "\"{{run.date}}\"",
+            "s3://b/k.py",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "_x",
+            "~x",
+            "|\n  lit\n  eral",
+            ">\n  fol\n  ded",
+            "'multi\n  line'",
+        ];
+        const KEYS: &[&str] = &[
+            "name", "a", "b", "a/b", "x~y", "true", "null", "3", "'q'", "\"k\"", "on", "<<", "é",
+            "~", "-k", "1.5",
+        ];
+
+        fn node() -> impl Strategy<Value = Node> {
+            let leaf = prop::sample::select(SCALARS).prop_map(Node::Scalar);
+            leaf.prop_recursive(4, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Node::Seq),
+                    prop::collection::vec((prop::sample::select(KEYS), inner.clone()), 1..4)
+                        .prop_map(Node::Map),
+                    prop::collection::vec((prop::sample::select(KEYS), inner), 0..3)
+                        .prop_map(Node::Flow),
+                    prop::collection::vec(prop::sample::select(SCALARS), 0..3)
+                        .prop_map(Node::FlowSeq),
+                ]
+            })
+        }
+
+        fn flow_scalar(s: &str) -> String {
+            if s.starts_with(['|', '>']) || s.contains('\n') || s.contains('#') {
+                format!("\"{}\"", s.replace(['\n', '"', '\\'], " "))
+            } else {
+                s.to_string()
+            }
+        }
+
+        fn flow(node: &Node) -> String {
+            match node {
+                Node::Scalar(s) => flow_scalar(s),
+                Node::Seq(items) => {
+                    let items: Vec<String> = items.iter().map(flow).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                Node::FlowSeq(items) => {
+                    let items: Vec<String> = items.iter().map(|s| flow_scalar(s)).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                Node::Map(pairs) | Node::Flow(pairs) => {
+                    let pairs: Vec<String> = pairs
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", flow(v)))
+                        .collect();
+                    format!("{{{}}}", pairs.join(", "))
+                }
+            }
+        }
+
+        /// Block rendering at `indent`: the text after a `key:` or `- ` indicator.
+        fn block(node: &Node, indent: usize, out: &mut String) {
+            let pad = " ".repeat(indent);
+            match node {
+                Node::Scalar(s) => {
+                    let s = s.replace('\n', &format!("\n{pad}"));
+                    out.push_str(&format!(" {s}  # c\n"));
+                }
+                Node::Seq(items) if !items.is_empty() => {
+                    out.push('\n');
+                    for item in items {
+                        out.push_str(&format!("{pad}-"));
+                        block(item, indent + 2, out);
+                    }
+                }
+                Node::Map(pairs) => {
+                    out.push('\n');
+                    for (k, v) in pairs {
+                        out.push_str(&format!("{pad}{k}:"));
+                        block(v, indent + 2, out);
+                    }
+                }
+                other => out.push_str(&format!(" {}\n", flow(other))),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+            #[test]
+            fn fast_and_general_paths_agree(pairs in prop::collection::vec((prop::sample::select(KEYS), node()), 1..5)) {
+                let mut text = String::from("# generated\n");
+                for (k, v) in &pairs {
+                    text.push_str(&format!("{k}:"));
+                    block(v, 2, &mut text);
+                }
+                paths_agree(&text);
+            }
+        }
     }
 
     #[test]

@@ -34,11 +34,12 @@ pub struct Context<'a> {
 }
 
 /// A model value (present only when there were no errors) and every diagnostic.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Checked<T> {
     pub value: Option<T>,
     pub diagnostics: Vec<Diagnostic>,
-    /// The parsed document, for later checks that point into it (absent when not YAML).
+    /// The parsed document, for later checks that point into it (absent when not YAML, and
+    /// in the units of `load::validate_tree`, which keeps `Unit::anchors` instead).
     pub document: Option<Document>,
 }
 

@@ -177,7 +177,7 @@ fn dst_warnings(c: &mut Checker, pointer: &str, cron: &Cron, tz: Tz) {
     let year = c.ctx.today.year();
     let mut gap = None;
     let mut overlap = None;
-    for date in transition_dates(tz, year) {
+    for &date in transition_dates(tz, year).iter() {
         for t in &times {
             if !cron.fires_on(date) {
                 continue;
@@ -205,7 +205,7 @@ fn dst_warnings(c: &mut Checker, pointer: &str, cron: &Cron, tz: Tz) {
 /// Checks one local time of day (an SLA deadline) against DST changes.
 pub fn dst_time_warnings(c: &mut Checker, pointer: &str, time: NaiveTime, tz: Tz) {
     let year = c.ctx.today.year();
-    for date in transition_dates(tz, year) {
+    for &date in transition_dates(tz, year).iter() {
         let (code, what) = match tz.from_local_datetime(&date.and_time(time)) {
             LocalResult::None => (&codes::SCHEDULE_DST_GAP, "does not exist"),
             LocalResult::Ambiguous(..) => (&codes::SCHEDULE_DST_OVERLAP, "happens twice"),
@@ -222,8 +222,27 @@ pub fn dst_time_warnings(c: &mut Checker, pointer: &str, time: NaiveTime, tz: Tz
     }
 }
 
-/// Local dates on which the zone's UTC offset changes, in `year` and `year + 1`.
-fn transition_dates(tz: Tz, year: i32) -> Vec<NaiveDate> {
+/// Local dates on which the zone's UTC offset changes, in `year` and `year + 1`: computed
+/// once per zone and year on each thread (a tree of pipelines names a handful of zones, and
+/// the day-by-day search cost more than reading the file).
+fn transition_dates(tz: Tz, year: i32) -> std::rc::Rc<[NaiveDate]> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    type Known = Vec<((Tz, i32), Rc<[NaiveDate]>)>;
+    thread_local! {
+        static KNOWN: RefCell<Known> = const { RefCell::new(Vec::new()) };
+    }
+    KNOWN.with_borrow_mut(|known| {
+        if let Some((_, dates)) = known.iter().find(|(key, _)| *key == (tz, year)) {
+            return dates.clone();
+        }
+        let dates: Rc<[NaiveDate]> = search_transition_dates(tz, year).into();
+        known.push(((tz, year), dates.clone()));
+        dates
+    })
+}
+
+fn search_transition_dates(tz: Tz, year: i32) -> Vec<NaiveDate> {
     let offset = |d: NaiveDate| {
         use chrono::Offset;
         tz.offset_from_utc_date(&d).fix().local_minus_utc()
