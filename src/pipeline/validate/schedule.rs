@@ -71,9 +71,32 @@ pub fn schedule(c: &mut Checker, p: &str, raw: &raw::Schedule) -> Option<Schedul
 
 /// Parses a raw cron at `pointer`, reporting errors at the offending field inside the string.
 pub fn cron_at(c: &mut Checker, pointer: &str, text: &str) -> Option<Cron> {
-    Cron::parse(text)
+    parse_cron(text)
         .map_err(|e| report(c, pointer, &codes::SCHEDULE_INVALID_CRON, e))
         .ok()
+}
+
+/// `Cron::parse`, remembered per thread for the last expressions seen: the field form parses
+/// a probe per field and then the whole expression, and a tree repeats a handful of
+/// schedules, so most parses were of a text parsed before.
+fn parse_cron(text: &str) -> Result<Cron, ExprError> {
+    use std::cell::RefCell;
+    const REMEMBERED: usize = 64;
+    type Parsed = Vec<(String, Result<Cron, ExprError>)>;
+    thread_local! {
+        static PARSED: RefCell<Parsed> = const { RefCell::new(Vec::new()) };
+    }
+    PARSED.with_borrow_mut(|parsed| {
+        if let Some((_, result)) = parsed.iter().find(|(t, _)| t == text) {
+            return result.clone();
+        }
+        let result = Cron::parse(text);
+        if parsed.len() == REMEMBERED {
+            parsed.drain(..1);
+        }
+        parsed.push((text.to_string(), result.clone()));
+        result
+    })
 }
 
 fn rate_at(c: &mut Checker, pointer: &str, text: &str) -> Option<Rate> {
@@ -127,7 +150,7 @@ fn field_form(c: &mut Checker, p: &str, raw: &raw::Schedule) -> Option<Cron> {
                 probe[2] = "?";
             }
             probe[field as usize] = &text;
-            if let Err(e) = Cron::parse(&probe.join(" ")) {
+            if let Err(e) = parse_cron(&probe.join(" ")) {
                 let pointer = format!("{p}/{key}");
                 c.emit(
                     &codes::SCHEDULE_INVALID_FIELD,
@@ -144,7 +167,7 @@ fn field_form(c: &mut Checker, p: &str, raw: &raw::Schedule) -> Option<Cron> {
     if !ok {
         return None;
     }
-    Cron::parse(&parts.join(" "))
+    parse_cron(&parts.join(" "))
         .map_err(|e| {
             c.emit(
                 &codes::SCHEDULE_INVALID_CRON,

@@ -39,13 +39,13 @@ pub(super) struct Lines<'a> {
 impl<'a> Lines<'a> {
     pub(super) fn new(text: &'a str) -> Option<Self> {
         let bytes = text.as_bytes();
-        if bytes.iter().any(|b| matches!(b, b'\t' | b'\r')) || text.starts_with('\u{feff}') {
+        if bytes.contains(&b'\t') || bytes.contains(&b'\r') || text.starts_with('\u{feff}') {
             return None;
         }
         let mut lines = Vec::with_capacity(text.len() / 16);
         let mut start = 0;
         while start < bytes.len() {
-            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let end = text[start..].find('\n').map_or(bytes.len(), |i| start + i);
             let indent = bytes[start..end].iter().take_while(|b| **b == b' ').count();
             let content = &text[start + indent..end];
             if !content.is_empty() && !content.starts_with('#') {
@@ -457,9 +457,4 @@ impl<'a> Lines<'a> {
         let end = at + self.text[at..i].trim_end_matches(' ').len();
         (end > at).then_some(end)
     }
-}
-
-/// The first `needle` in `haystack`.
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
 }
