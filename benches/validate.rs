@@ -170,7 +170,7 @@ fn main() {
     println!("dpc validate, {SMALL} pipelines (tree, cross-checks included): {dpc_ms}");
     println!("check-jsonschema, same {SMALL} files, same schema: {cj_ms}");
     println!(
-        "dpc is {ratio:.0}x faster (target: under 50 ms: {}; at least 80x: {})",
+        "dpc is {ratio:.1}x faster (target: under 50 ms: {}; at least 80x: {})",
         if dpc_ms.median < 50.0 {
             "met"
         } else {
