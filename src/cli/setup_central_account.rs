@@ -6,11 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::deploy::PASS_YES;
-use super::setup_user_account::{Targets, deploy, load_config};
-use super::term::require_terminal;
+use super::setup_user_account::{ChangeSetArgs, Targets, deploy, load_config};
 use super::{Error, ExitStatus, GlobalArgs, out};
-use crate::aws::cloudformation::DeployOptions;
 use crate::compile::to_pretty;
 use crate::deploy::central_stack::{self as central, Consumer, Spec};
 use crate::pipeline::model::Config;
@@ -30,15 +27,8 @@ pub struct SetupCentralAccountArgs {
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
-    /// Deploy without asking.
-    #[arg(long)]
-    pub yes: bool,
-    /// Create the change set and show it, but do not execute it.
-    #[arg(long)]
-    pub no_execute: bool,
-    /// Wait for an operation already in progress on the stack instead of refusing.
-    #[arg(long)]
-    pub wait: bool,
+    #[command(flatten)]
+    pub change_set: ChangeSetArgs,
 }
 
 fn is_account(id: &str) -> bool {
@@ -99,14 +89,7 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         out(&to_pretty(&template))?;
         return Ok(ExitStatus::Success);
     }
-    if !args.yes && !args.no_execute {
-        require_terminal(PASS_YES)?;
-    }
-    let options = DeployOptions {
-        yes: args.yes,
-        no_execute: args.no_execute,
-        wait: args.wait,
-    };
+    let options = args.change_set.options()?;
     // The central account of dpc.yaml, reached as its `accounts` entry says; else the caller's.
     let accounts: Vec<String> = config.central.iter().map(|c| c.account.clone()).collect();
     let region = config

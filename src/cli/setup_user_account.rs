@@ -40,6 +40,13 @@ pub struct SetupUserAccountArgs {
     /// pipeline stacks of this account skip their registration custom resource.
     #[arg(long)]
     pub no_registration: bool,
+    #[command(flatten)]
+    pub change_set: ChangeSetArgs,
+}
+
+/// How a one-stack command goes through its change set (shared by the setup commands).
+#[derive(Debug, Args)]
+pub struct ChangeSetArgs {
     /// Deploy without asking.
     #[arg(long)]
     pub yes: bool,
@@ -49,6 +56,20 @@ pub struct SetupUserAccountArgs {
     /// Wait for an operation already in progress on the stack instead of refusing.
     #[arg(long)]
     pub wait: bool,
+}
+
+impl ChangeSetArgs {
+    /// The deploy options; refuses to start when it would have to ask and nobody can answer.
+    pub fn options(&self) -> Result<DeployOptions, Error> {
+        if !self.yes && !self.no_execute {
+            require_terminal(PASS_YES)?;
+        }
+        Ok(DeployOptions {
+            yes: self.yes,
+            no_execute: self.no_execute,
+            wait: self.wait,
+        })
+    }
 }
 
 /// The dpc.yaml found from `dir` (this folder or above), if any.
@@ -87,9 +108,7 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatu
         return Err(Error::usage("the central account is unknown")
             .hint("set `central` in dpc.yaml or pass --central-account and --central-region"));
     }
-    if !args.yes && !args.no_execute {
-        require_terminal(PASS_YES)?;
-    }
+    let options = args.change_set.options()?;
     let parameters = if args.no_registration {
         vec![(
             "RegistrationServiceToken".to_string(),
@@ -97,11 +116,6 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatu
         )]
     } else {
         Vec::new()
-    };
-    let options = DeployOptions {
-        yes: args.yes,
-        no_execute: args.no_execute,
-        wait: args.wait,
     };
     let config = config.unwrap_or_default();
     let region = global.region.clone().or(config.region.clone());
