@@ -1,12 +1,16 @@
 //! The versioned per-account stack `dpc-account` (like `cdk bootstrap`): the
 //! `dpc-pipelines` bus the central account may put triggers on, the rule forwarding `dpc-*`
 //! state machines' status changes to the central bus, the artifacts bucket, the claims table,
-//! the EMR and Glue roles, the notifications key, and the SSM parameters (`/dpc/account/…`)
-//! that every pipeline stack reads. Built as a typed JSON value, deterministically.
+//! the EMR and Glue roles, the central reconciler's read-only role, the notifications key, and
+//! the SSM parameters (`/dpc/account/…`) that every pipeline stack reads. Built as a typed JSON
+//! value, deterministically.
 
 use serde_json::{Map, Value, json};
 
 use crate::compile::cfn::{get_att, reference, sub};
+use crate::deploy::central_stack::{
+    RECONCILER_READ_ROLE, RECONCILER_ROLE, registration_service_token,
+};
 use crate::events;
 use crate::pipeline::model::Central;
 
@@ -17,6 +21,9 @@ pub const STACK_NAME: &str = "dpc-account";
 pub const VERSION: u32 = 1;
 /// Where the version is kept.
 pub const VERSION_PARAMETER: &str = "/dpc/account/version";
+/// The parameter saying whether this stack creates the reconciler's read role (IAM names are
+/// per account, stacks per account and region: one region has it).
+pub const RECONCILER_ROLE_PARAMETER: &str = "CreateReconcilerReadRole";
 
 /// Builds the template. Without a known central account, the central account and region
 /// become stack parameters.
@@ -37,15 +44,18 @@ pub fn template(central: Option<&Central>) -> Value {
     forwarding(&mut resources, &central_bus_arn);
     storage(&mut resources);
     roles(&mut resources);
+    reconciler_role(&mut resources, &central_account);
     notifications_key(&mut resources);
-    let registration_topic =
-        format!("arn:${{AWS::Partition}}:sns:{central_region}:{central_account}:dpc-registration");
-    parameters(&mut resources, &central_bus_arn, &registration_topic);
+    let registration = registration_service_token(&central_region, &central_account);
+    parameters(&mut resources, &central_bus_arn, &registration);
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!("dpc per-account resources (version {VERSION}): pipelines bus, status forwarding, artifacts, claims, roles"),
         "Parameters": stack_parameters(central.is_none()),
-        "Conditions": {"HasRegistrationToken": {"Fn::Not": [{"Fn::Equals": [reference("RegistrationServiceToken"), ""]}]}},
+        "Conditions": {
+            "HasRegistrationToken": {"Fn::Not": [{"Fn::Equals": [reference("RegistrationServiceToken"), ""]}]},
+            "CreatesReconcilerRole": {"Fn::Equals": [reference(RECONCILER_ROLE_PARAMETER), "true"]},
+        },
         "Resources": resources,
         "Outputs": outputs(),
     })
@@ -55,7 +65,11 @@ fn stack_parameters(central_unknown: bool) -> Value {
     let mut out = json!({
         "RegistrationServiceToken": {
             "Type": "String", "Default": "",
-            "Description": "Service token of the central registration custom resource (default: the central account's dpc-registration SNS topic)",
+            "Description": "Service token of the central registration custom resource (default: the central account's dpc-registration function)",
+        },
+        RECONCILER_ROLE_PARAMETER: {
+            "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
+            "Description": "Create the central reconciler's read-only role (false in every region but one of an account: IAM role names are per account)",
         },
         "SlackNotifierEndpoint": {
             "Type": "String", "AllowedPattern": "^https://.+$",
@@ -202,6 +216,34 @@ fn roles(r: &mut Map<String, Value>) {
     );
 }
 
+/// The role the central account's reconciler assumes to list this account's `dpc-*`
+/// executions: trusted by the central account's reconciler role only, read-only.
+fn reconciler_role(r: &mut Map<String, Value>, central_account: &str) {
+    let states = |resource: &str| {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:states:*:${{AWS::AccountId}}:{resource}"
+        ))
+    };
+    r.insert("ReconcilerReadRole".into(), json!({
+        "Type": "AWS::IAM::Role",
+        "Condition": "CreatesReconcilerRole",
+        "Properties": {
+            "RoleName": RECONCILER_READ_ROLE,
+            "Description": "dpc: the central reconciler reads this account's dpc-* executions",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{central_account}:root"))},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": sub(&format!("arn:${{AWS::Partition}}:iam::{central_account}:role/{RECONCILER_ROLE}"))}},
+            }]},
+            "Policies": [{"PolicyName": "read-dpc-executions", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "states:ListExecutions", "Resource": states("stateMachine:dpc-*")},
+                {"Effect": "Allow", "Action": "states:DescribeExecution", "Resource": states("execution:dpc-*:*")},
+            ]}}],
+        },
+    }));
+}
+
 /// Topics are encrypted with this key; EventBridge may use it to publish alerts.
 fn notifications_key(r: &mut Map<String, Value>) {
     r.insert("NotificationsKey".into(), json!({
@@ -225,8 +267,8 @@ fn notifications_key(r: &mut Map<String, Value>) {
 }
 
 /// The SSM parameters pipeline stacks read (see `compile::template`).
-fn parameters(r: &mut Map<String, Value>, central_bus_arn: &str, registration_topic: &str) {
-    let registration = json!({"Fn::If": ["HasRegistrationToken", reference("RegistrationServiceToken"), sub(registration_topic)]});
+fn parameters(r: &mut Map<String, Value>, central_bus_arn: &str, registration: &str) {
+    let registration = json!({"Fn::If": ["HasRegistrationToken", reference("RegistrationServiceToken"), sub(registration)]});
     let values: [(&str, &str, Value); 10] = [
         (
             "VersionParameter",
@@ -336,6 +378,75 @@ mod tests {
             template(None)["Parameters"]
                 .get("CentralAccountId")
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn the_reconciler_read_role_trusts_the_central_reconciler_only_and_reads_only() {
+        let central = Central {
+            account: "999999999999".into(),
+            region: "eu-west-1".into(),
+            bus: "dpc-central".into(),
+        };
+        let t = template(Some(&central));
+        let role = &t["Resources"]["ReconcilerReadRole"];
+        assert_eq!(role["Condition"], "CreatesReconcilerRole");
+        assert_eq!(role["Properties"]["RoleName"], RECONCILER_READ_ROLE);
+        let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+        assert_eq!(trust.as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            trust[0]["Principal"]["AWS"],
+            sub("arn:${AWS::Partition}:iam::999999999999:root")
+        );
+        assert_eq!(
+            trust[0]["Condition"]["ArnEquals"]["aws:PrincipalArn"],
+            sub("arn:${AWS::Partition}:iam::999999999999:role/dpc-reconciler")
+        );
+        let statements = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        let granted: Vec<(&str, &str)> = statements
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s["Action"].as_str().unwrap_or_default(),
+                    s["Resource"]["Fn::Sub"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            granted,
+            [
+                (
+                    "states:ListExecutions",
+                    "arn:${AWS::Partition}:states:*:${AWS::AccountId}:stateMachine:dpc-*"
+                ),
+                (
+                    "states:DescribeExecution",
+                    "arn:${AWS::Partition}:states:*:${AWS::AccountId}:execution:dpc-*:*"
+                ),
+            ]
+        );
+        // Without a known central account, its parameter is trusted.
+        let open = template(None);
+        assert_eq!(
+            open["Resources"]["ReconcilerReadRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                [0]["Principal"]["AWS"],
+            sub("arn:${AWS::Partition}:iam::${CentralAccountId}:root")
+        );
+    }
+
+    #[test]
+    fn the_registration_token_defaults_to_the_central_registration_function() {
+        let central = Central {
+            account: "999999999999".into(),
+            region: "eu-west-1".into(),
+            bus: "dpc-central".into(),
+        };
+        let t = template(Some(&central));
+        assert_eq!(
+            t["Resources"]["RegistrationTokenParameter"]["Properties"]["Value"]["Fn::If"][2],
+            sub("arn:${AWS::Partition}:lambda:eu-west-1:999999999999:function:dpc-registration")
         );
     }
 

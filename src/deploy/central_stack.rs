@@ -1,8 +1,9 @@
 //! The versioned central-account stack `dpc-central`: the `dpc-central` bus the consumer and
 //! producer accounts put status and refresh events on, the rule feeding them to the trigger
 //! manager through an SQS FIFO queue (with a dead-letter queue and its alarm), the manager's
-//! DynamoDB table, the manager, reconciler and registration functions (only when their code
-//! is given: `CodeBucket`/`CodeKey`), one rule per consumer account forwarding its triggers to its
+//! DynamoDB table, the artifacts bucket the functions' code is uploaded to, the manager,
+//! reconciler and registration functions (only when their code is given:
+//! `CodeBucket`/`CodeKey`), one rule per consumer account forwarding its triggers to its
 //! `dpc-pipelines` bus, and the SSM parameters `/dpc/central/…`. Built as a typed JSON value,
 //! deterministically: the same accounts in any order give the same template.
 //!
@@ -30,6 +31,14 @@ pub const DEAD_LETTER_QUEUE: &str = "dpc-manager-dlq.fifo";
 pub const MESSAGE_GROUP: &str = "dpc-manager";
 /// The role each consumer account offers the reconciler (read-only).
 pub const RECONCILER_READ_ROLE: &str = "dpc-reconciler-read";
+/// The reconciler's own role: named, so the read roles can trust it alone.
+pub const RECONCILER_ROLE: &str = "dpc-reconciler";
+/// The functions, by name (and handler: the one `bootstrap` dispatches on it).
+pub const MANAGER_FUNCTION: &str = "dpc-manager";
+pub const RECONCILER_FUNCTION: &str = "dpc-reconciler";
+pub const REGISTRATION_FUNCTION: &str = "dpc-registration";
+/// The logical id of the bucket the functions' code is uploaded to (its name is CloudFormation's).
+pub const ARTIFACTS_BUCKET: &str = "ArtifactsBucket";
 /// Receives before a message goes to the dead-letter queue.
 pub const MAX_RECEIVES: u32 = 5;
 /// The manager function's timeout, seconds; the queue's visibility timeout is 6× it.
@@ -75,6 +84,12 @@ pub const TABLE_DESIGN: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The registration function's ARN in the central account and region (a `Fn::Sub` string):
+/// the service token of the consumer accounts' `Custom::DpcRegistration` resources.
+pub fn registration_service_token(region: &str, account: &str) -> String {
+    format!("arn:${{AWS::Partition}}:lambda:{region}:{account}:function:{REGISTRATION_FUNCTION}")
+}
+
 /// A consumer (or producer) account and the region of its `dpc-pipelines` bus (`None`: the
 /// central region).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,12 +118,13 @@ pub fn template(spec: &Spec) -> Value {
     bus(&mut r, bus_name, &consumers, spec.org_id.as_deref());
     queue(&mut r, bus_name);
     table(&mut r);
+    artifacts(&mut r);
     functions(&mut r, &consumers, spec.org_id.as_deref());
     forwarding(&mut r, bus_name, &consumers);
     parameters(&mut r);
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, manager/reconciler/registration functions, trigger forwarding"),
+        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, artifacts bucket, manager/reconciler/registration functions, trigger forwarding"),
         "Parameters": {
             "CodeBucket": {"Type": "String", "Default": "", "Description": "S3 bucket holding the dpc functions' code (empty: the functions are not created)"},
             "CodeKey": {"Type": "String", "Default": "", "Description": "S3 key of the dpc functions' zip (provided.al2023, x86_64; empty: the functions are not created)"},
@@ -287,6 +303,33 @@ fn table(r: &mut Map<String, Value>) {
     }));
 }
 
+/// Where `dpc setup-central-account` uploads the functions' zip (content-addressed keys, so no
+/// versioning); private, encrypted, TLS only. Kept when the stack goes: functions being
+/// rolled back may need an older zip.
+fn artifacts(r: &mut Map<String, Value>) {
+    r.insert(ARTIFACTS_BUCKET.into(), json!({
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        },
+    }));
+    r.insert("ArtifactsBucketPolicy".into(), json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": reference(ARTIFACTS_BUCKET),
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [get_att(ARTIFACTS_BUCKET, "Arn"), sub(&format!("${{{ARTIFACTS_BUCKET}.Arn}}/*"))],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]},
+        },
+    }));
+}
+
 fn assume(service: &str) -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 }
@@ -295,19 +338,21 @@ fn allow(actions: &[&str], resource: Value) -> Value {
     json!({"Effect": "Allow", "Action": actions, "Resource": resource})
 }
 
-/// Item actions on the manager table and its index; no table management.
+/// Item actions on the manager table and its index; no table management. TransactWriteItems
+/// has no action of its own: each item of a transaction needs its Put/Update/Delete/
+/// ConditionCheck action.
+pub const TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+];
+
 fn table_items() -> Value {
     allow(
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-            "dynamodb:BatchGetItem",
-            "dynamodb:BatchWriteItem",
-            "dynamodb:ConditionCheckItem",
-        ],
+        TABLE_ACTIONS,
         json!([
             get_att("ManagerTable", "Arn"),
             sub("${ManagerTable.Arn}/index/gsi1")
@@ -319,16 +364,31 @@ fn put_central() -> Value {
     allow(&["events:PutEvents"], get_att("CentralBus", "Arn"))
 }
 
-/// One function: its log group, role (the statements given plus writing its own logs) and
-/// the function, all only when there is code.
-fn function(
-    r: &mut Map<String, Value>,
-    id: &str,
-    name: &str,
+/// One function as [`function`] makes it.
+struct Function<'a> {
+    id: &'a str,
+    name: &'a str,
     timeout: u32,
+    /// Its role's statements, besides writing its own logs.
     statements: Vec<Value>,
     managed: Vec<Value>,
-) {
+    /// A fixed role name (others get CloudFormation's).
+    role_name: Option<&'a str>,
+    /// Environment variables besides `DPC_TABLE` and `DPC_CENTRAL_BUS_ARN`.
+    environment: Vec<(&'a str, Value)>,
+}
+
+/// One function: its log group, role and the function, all only when there is code.
+fn function(r: &mut Map<String, Value>, f: Function) {
+    let Function {
+        id,
+        name,
+        timeout,
+        statements,
+        managed,
+        role_name,
+        environment,
+    } = f;
     let log_group = format!("{id}LogGroup");
     r.insert(
         log_group.clone(),
@@ -350,6 +410,16 @@ fn function(
     if !managed.is_empty() {
         role["ManagedPolicyArns"] = json!(managed);
     }
+    if let Some(role_name) = role_name {
+        role["RoleName"] = json!(role_name);
+    }
+    let mut variables = json!({
+        "DPC_TABLE": reference("ManagerTable"),
+        "DPC_CENTRAL_BUS_ARN": get_att("CentralBus", "Arn"),
+    });
+    for (key, value) in environment {
+        variables[key] = value;
+    }
     r.insert(
         format!("{id}Role"),
         json!({"Type": "AWS::IAM::Role", "Condition": HAS_CODE, "Properties": role}),
@@ -369,10 +439,7 @@ fn function(
                 "Role": get_att(&format!("{id}Role"), "Arn"),
                 "Timeout": timeout,
                 "MemorySize": 512,
-                "Environment": {"Variables": {
-                    "DPC_TABLE": reference("ManagerTable"),
-                    "DPC_CENTRAL_BUS_ARN": get_att("CentralBus", "Arn"),
-                }},
+                "Environment": {"Variables": variables},
             },
         }),
     );
@@ -389,11 +456,15 @@ fn functions(r: &mut Map<String, Value>, consumers: &[Consumer], org_id: Option<
     );
     function(
         r,
-        "ManagerFunction",
-        "dpc-manager",
-        MANAGER_TIMEOUT,
-        vec![queue, table_items(), put_central()],
-        Vec::new(),
+        Function {
+            id: "ManagerFunction",
+            name: MANAGER_FUNCTION,
+            timeout: MANAGER_TIMEOUT,
+            statements: vec![queue, table_items(), put_central()],
+            managed: Vec::new(),
+            role_name: None,
+            environment: Vec::new(),
+        },
     );
     r.insert(
         "ManagerEventSource".into(),
@@ -432,19 +503,27 @@ fn functions(r: &mut Map<String, Value>, consumers: &[Consumer], org_id: Option<
         }));
         managed.push(reference("ReconcilerReadRolesPolicy"));
     }
+    // Missing status events go through the manager's queue, as the rule would have sent them.
     function(
         r,
-        "ReconcilerFunction",
-        "dpc-reconciler",
-        300,
-        vec![table_items(), put_central()],
-        managed,
+        Function {
+            id: "ReconcilerFunction",
+            name: RECONCILER_FUNCTION,
+            timeout: 300,
+            statements: vec![
+                table_items(),
+                allow(&["sqs:SendMessage"], get_att("ManagerQueue", "Arn")),
+            ],
+            managed,
+            role_name: Some(RECONCILER_ROLE),
+            environment: vec![("DPC_MANAGER_QUEUE_URL", reference("ManagerQueue"))],
+        },
     );
     r.insert("ReconcilerSchedule".into(), json!({
         "Type": "AWS::Events::Rule",
         "Condition": HAS_CODE,
         "Properties": {
-            "Name": "dpc-reconciler",
+            "Name": RECONCILER_FUNCTION,
             "Description": "dpc: reconcile the manager's run log with the consumer accounts' executions",
             "ScheduleExpression": "rate(10 minutes)",
             "State": "ENABLED",
@@ -467,11 +546,15 @@ fn functions(r: &mut Map<String, Value>, consumers: &[Consumer], org_id: Option<
 
     function(
         r,
-        "RegistrationFunction",
-        "dpc-registration",
-        60,
-        vec![table_items()],
-        Vec::new(),
+        Function {
+            id: "RegistrationFunction",
+            name: REGISTRATION_FUNCTION,
+            timeout: 60,
+            statements: vec![table_items()],
+            managed: Vec::new(),
+            role_name: None,
+            environment: Vec::new(),
+        },
     );
     // Pipeline stacks in the consumer accounts invoke it as their custom resource's service
     // token.
@@ -555,7 +638,7 @@ fn forwarding(r: &mut Map<String, Value>, bus_name: &str, consumers: &[Consumer]
 }
 
 fn parameters(r: &mut Map<String, Value>) {
-    let values: [(&str, &str, Value); 5] = [
+    let values: [(&str, &str, Value); 6] = [
         (
             "VersionParameter",
             VERSION_PARAMETER,
@@ -581,6 +664,11 @@ fn parameters(r: &mut Map<String, Value>) {
             "/dpc/central/manager-dead-letter-queue-url",
             reference("ManagerDeadLetterQueue"),
         ),
+        (
+            "ArtifactsBucketParameter",
+            "/dpc/central/artifacts-bucket",
+            reference(ARTIFACTS_BUCKET),
+        ),
     ];
     for (id, name, value) in values {
         r.insert(id.into(), json!({"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": value}}));
@@ -599,6 +687,7 @@ fn outputs() -> Value {
         "ManagerQueueUrl": {"Value": reference("ManagerQueue")},
         "ManagerDeadLetterQueueUrl": {"Value": reference("ManagerDeadLetterQueue")},
         "ManagerTable": {"Value": reference("ManagerTable")},
+        "ArtifactsBucket": {"Description": "Where dpc uploads the functions' code", "Value": reference(ARTIFACTS_BUCKET)},
         "RegistrationServiceToken": {
             "Condition": HAS_CODE,
             "Description": "Service token of the registration custom resource (dpc setup-user-account's RegistrationServiceToken)",
@@ -628,9 +717,10 @@ mod tests {
         }
     }
 
-    /// Every value under an `Action` key, anywhere.
+    /// Every value under an `Action` key, anywhere but in a `Deny` statement.
     fn actions(v: &Value, out: &mut Vec<String>) {
         match v {
+            Value::Object(map) if map.get("Effect").is_some_and(|e| e == "Deny") => {}
             Value::Object(map) => {
                 for (k, v) in map {
                     if k == "Action" {
@@ -839,6 +929,125 @@ mod tests {
         };
         assert!(matches(&forward, &trigger("111111111111")));
         assert!(!matches(&forward, &trigger("222222222222")));
+    }
+
+    fn policy(t: &Value, role: &str) -> Vec<Value> {
+        t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The actions a role's inline policy allows on `resource` (compared as JSON).
+    fn allowed(t: &Value, role: &str, resource: &Value) -> Vec<String> {
+        let mut out: Vec<String> = policy(t, role)
+            .iter()
+            .filter(|s| {
+                s["Resource"] == *resource
+                    || s["Resource"]
+                        .as_array()
+                        .is_some_and(|a| a.contains(resource))
+            })
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn each_function_gets_its_environment_and_only_the_access_it_uses() {
+        let t = template(&spec(&["111111111111"], None));
+        let r = &t["Resources"];
+        let table = get_att("ManagerTable", "Arn");
+        for id in [
+            "ManagerFunction",
+            "ReconcilerFunction",
+            "RegistrationFunction",
+        ] {
+            let variables = &r[id]["Properties"]["Environment"]["Variables"];
+            assert_eq!(variables["DPC_TABLE"], reference("ManagerTable"), "{id}");
+            assert_eq!(
+                variables["DPC_CENTRAL_BUS_ARN"],
+                get_att("CentralBus", "Arn"),
+                "{id}"
+            );
+            assert_eq!(
+                allowed(&t, &format!("{id}Role"), &table),
+                TABLE_ACTIONS,
+                "{id}"
+            );
+            assert_eq!(
+                r[id]["Properties"]["Code"],
+                json!({"S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey")})
+            );
+        }
+        let queue = get_att("ManagerQueue", "Arn");
+        let bus = get_att("CentralBus", "Arn");
+        assert_eq!(
+            allowed(&t, "ManagerFunctionRole", &queue),
+            [
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage"
+            ]
+        );
+        assert_eq!(
+            allowed(&t, "ManagerFunctionRole", &bus),
+            ["events:PutEvents"]
+        );
+        assert_eq!(
+            allowed(&t, "ReconcilerFunctionRole", &queue),
+            ["sqs:SendMessage"]
+        );
+        assert!(allowed(&t, "ReconcilerFunctionRole", &bus).is_empty());
+        assert_eq!(
+            r["ReconcilerFunction"]["Properties"]["Environment"]["Variables"]["DPC_MANAGER_QUEUE_URL"],
+            reference("ManagerQueue")
+        );
+        assert_eq!(
+            policy(&t, "RegistrationFunctionRole").len(),
+            2,
+            "logs and table only"
+        );
+        assert_eq!(
+            r["ReconcilerFunctionRole"]["Properties"]["RoleName"],
+            RECONCILER_ROLE
+        );
+    }
+
+    #[test]
+    fn the_artifacts_bucket_is_private_encrypted_and_tls_only() {
+        let t = template(&spec(&["111111111111"], None));
+        let bucket = &t["Resources"][ARTIFACTS_BUCKET];
+        assert_eq!(bucket["Type"], "AWS::S3::Bucket");
+        assert!(bucket.get("Condition").is_none(), "exists before any code");
+        let p = &bucket["Properties"];
+        assert!(
+            p.get("VersioningConfiguration").is_none(),
+            "keys are content-addressed"
+        );
+        assert_eq!(
+            p["PublicAccessBlockConfiguration"]["BlockPublicPolicy"],
+            true
+        );
+        assert_eq!(
+            p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+                ["SSEAlgorithm"],
+            "AES256"
+        );
+        let deny = &t["Resources"]["ArtifactsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            [0];
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(
+            t["Outputs"]["ArtifactsBucket"]["Value"],
+            reference(ARTIFACTS_BUCKET)
+        );
+        assert_eq!(
+            registration_service_token("eu-west-1", "123456789012"),
+            "arn:${AWS::Partition}:lambda:eu-west-1:123456789012:function:dpc-registration"
+        );
     }
 
     #[test]

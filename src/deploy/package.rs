@@ -160,9 +160,10 @@ impl Bytes<'_> {
             )));
         }
         let s = self.slice(table.saturating_add(at), size - at)?;
-        let end = s.iter().position(|&b| b == 0).ok_or_else(|| {
-            PackageError::Malformed(format!("string {at} is not terminated"))
-        })?;
+        let end = s
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| PackageError::Malformed(format!("string {at} is not terminated")))?;
         Ok(String::from_utf8_lossy(&s[..end]).into_owned())
     }
 }
@@ -373,7 +374,11 @@ pub fn zip_bootstrap(binary: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&0u16.to_le_bytes()); // the directory's disk
     out.extend_from_slice(&1u16.to_le_bytes()); // entries on this disk
     out.extend_from_slice(&1u16.to_le_bytes()); // entries
-    out.extend_from_slice(&u32::try_from(directory_size).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(directory_size)
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(&u32::try_from(directory).unwrap_or(u32::MAX).to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes()); // comment length
     out
@@ -523,8 +528,8 @@ mod tests {
         let csize = u64::from(b.u32(cd + 20).expect("csize"));
         let name_len = u64::from(b.u16(cd + 28).expect("name"));
         let attributes = b.u32(cd + 38).expect("attributes");
-        let name = String::from_utf8(b.slice(cd + 46, name_len).expect("name").to_vec())
-            .expect("utf8");
+        let name =
+            String::from_utf8(b.slice(cd + 46, name_len).expect("name").to_vec()).expect("utf8");
         let local = u64::from(b.u32(cd + 42).expect("local"));
         let start = local + 30 + u64::from(b.u16(local + 26).expect("n"));
         let data = b.slice(start, csize).expect("data");
