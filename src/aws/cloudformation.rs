@@ -330,7 +330,15 @@ impl Deployer<'_> {
         for (key, value) in &req.tags {
             call = call.tags(Tag::builder().key(key).value(value).build());
         }
-        let created = call.send().await.map_err(|e| describe(&e))?;
+        let created = match call.send().await {
+            Ok(created) => created,
+            // CloudFormation marks an empty change set FAILED (below); emulators (moto, given
+            // unchanged parameters) refuse to create it, as UpdateStack does.
+            Err(e) if describe(&e).contains("No updates are to be performed") => {
+                return Ok((name.to_string(), None));
+            }
+            Err(e) => return Err(describe(&e)),
+        };
         let id = created.id().unwrap_or(name).to_string();
         let mut backoff = Backoff::new();
         loop {

@@ -1,7 +1,7 @@
 //! The AWS edge: SDK configuration from the standard credential chain plus `--profile`,
 //! `--region` and `--endpoint-url` (also `AWS_ENDPOINT_URL`), per-account credentials (a role
 //! to assume or a profile, from dpc.yaml), the CloudFormation deployer and the account's
-//! dpc resources (SSM parameters, artifacts bucket).
+//! dpc resources (SSM parameters, artifacts bucket), the central functions' code.
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use crate::deploy::target::Access;
 
 pub mod account;
+pub mod code;
 pub mod cloudformation;
 
 /// Where and as whom to call AWS.

@@ -1,15 +1,29 @@
 //! `dpc setup-central-account`: deploys (or prints) the versioned central stack `dpc-central`
 //! in the central account of dpc.yaml (or the credentials' account), for the consumer accounts
-//! of dpc.yaml's `accounts` and `--account`. Adding an account is a re-run.
+//! of dpc.yaml's `accounts` and `--account`. Adding an account is a re-run. The functions run
+//! this executable (or `--bootstrap`), checked and zipped by `deploy::package` and uploaded to
+//! the stack's own artifacts bucket, so the first run deploys twice: the stack (and bucket)
+//! without functions, then with their code.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use serde_json::{Value, json};
 
-use super::setup_user_account::{ChangeSetArgs, Targets, deploy, load_config};
-use super::{Error, ExitStatus, GlobalArgs, out};
+use super::setup_user_account::{
+    ChangeSetArgs, Targets, announce, deploy, load_config, reach_each, request,
+};
+use super::term::{Term, print_reports, runtime};
+use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out};
+use crate::aws::{
+    self,
+    cloudformation::{DeployOptions, Deployer, Progress, Report, StackResult},
+    code::{self, Upload},
+};
 use crate::compile::to_pretty;
 use crate::deploy::central_stack::{self as central, Consumer, Spec};
+use crate::deploy::package::{self, Package, PackageError};
 use crate::pipeline::model::Config;
 
 #[derive(Debug, Args)]
@@ -24,6 +38,14 @@ pub struct SetupCentralAccountArgs {
     /// Print the template instead of deploying it.
     #[arg(long)]
     pub print_template: bool,
+    /// The executable the functions run as `bootstrap` (default: this dpc). It must be an
+    /// x86_64 Linux executable needing glibc 2.34 at most (see README for the release build).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_functions")]
+    pub bootstrap: Option<PathBuf>,
+    /// Deploy the stack without the manager, reconciler and registration functions (removing
+    /// them if they were deployed); nothing is packaged or uploaded.
+    #[arg(long)]
+    pub no_functions: bool,
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
@@ -90,6 +112,12 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         return Ok(ExitStatus::Success);
     }
     let options = args.change_set.options()?;
+    // Checked before any AWS call: a bootstrap Lambda cannot run deploys nothing.
+    let package = if args.no_functions {
+        None
+    } else {
+        Some(read_package(args.bootstrap.as_deref())?)
+    };
     // The central account of dpc.yaml, reached as its `accounts` entry says; else the caller's.
     let accounts: Vec<String> = config.central.iter().map(|c| c.account.clone()).collect();
     let region = config
@@ -103,22 +131,182 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         access: &config.accounts,
         region: region.as_deref(),
     };
-    let status = deploy(
-        central::STACK_NAME,
-        &template,
-        Vec::new(),
-        &targets,
-        options,
-        global,
-    )?;
-    if !global.quiet {
-        eprintln!(
-            "warning: the manager, reconciler and registration functions are not deployed: dpc does not package their code yet (the stack's `CodeKey` is empty); events wait in {} for up to 14 days",
-            central::QUEUE
-        );
-        eprintln!(
-            "hint: until then, set up consumer accounts with `dpc setup-user-account --no-registration`"
-        );
+    let Some(package) = package else {
+        let status = deploy(
+            central::STACK_NAME,
+            &template,
+            code_parameters("", ""),
+            &targets,
+            options,
+            global,
+        )?;
+        if !global.quiet {
+            eprintln!(
+                "warning: --no-functions: the manager, reconciler and registration functions are not deployed; events wait in {} for up to 14 days",
+                central::QUEUE
+            );
+            eprintln!(
+                "hint: until they are, set up consumer accounts with `dpc setup-user-account --no-registration`"
+            );
+        }
+        return Ok(status);
+    };
+    let runtime = runtime()?;
+    let term = Term::new(global.quiet);
+    let result = runtime.block_on(deploy_with_code(
+        &template, &package, &targets, options, global, &term,
+    ));
+    term.finish();
+    let (reports, upload) = result.map_err(Error::failed)?;
+    print(&reports, upload.as_ref(), &package, global)
+}
+
+fn code_parameters(bucket: &str, key: &str) -> Vec<(String, String)> {
+    vec![
+        ("CodeBucket".to_string(), bucket.to_string()),
+        ("CodeKey".to_string(), key.to_string()),
+    ]
+}
+
+/// The bootstrap (`path`, else this executable), checked and zipped.
+fn read_package(path: Option<&Path>) -> Result<Package, Error> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()
+            .map_err(|e| Error::usage(format!("cannot find this executable: {e}")))?,
+    };
+    let shown = path.display();
+    let file = std::fs::File::open(&path)
+        .map_err(|e| Error::usage(format!("cannot read the bootstrap {shown}: {e}")))?;
+    // A debug build is far larger than Lambda takes: refused without reading it.
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::new();
+    let checked = if size > package::UNZIPPED_LIMIT {
+        Err(PackageError::TooLarge { size })
+    } else {
+        file.take(package::UNZIPPED_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::usage(format!("cannot read the bootstrap {shown}: {e}")))?;
+        package::package(&bytes)
+    };
+    checked.map_err(|e| {
+        let error = Error::usage(format!("{shown}: {e}"));
+        if e.rebuild_helps() {
+            error.hint(package::BUILD_HINT)
+        } else {
+            error
+        }
+    })
+}
+
+/// Uploads the code and deploys the stack with it; the first time (no artifacts bucket yet),
+/// the stack is deployed without functions first. The code's fate is `None` when the stack
+/// could not be created.
+async fn deploy_with_code(
+    template: &Value,
+    package: &Package,
+    targets: &Targets<'_>,
+    options: DeployOptions,
+    global: &GlobalArgs,
+    term: &Term,
+) -> Result<(Vec<Report>, Option<Code>), String> {
+    let mut reports = Vec::new();
+    let mut code = None;
+    let key = package.key();
+    for (id, config) in reach_each(targets, global).await? {
+        let region = announce(term, &id, &config);
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let deployer = Deployer {
+            cfn: &cfn,
+            progress: term,
+        };
+        let mut deploy = async |parameters| {
+            let mut report = deployer
+                .deploy(&request(central::STACK_NAME, template, parameters), options)
+                .await?;
+            report.account = Some(id.clone());
+            report.region.clone_from(&region);
+            reports.push(report.clone());
+            Ok::<_, String>(report)
+        };
+        let bucket = match code::stack_bucket(&cfn, central::STACK_NAME, central::ARTIFACTS_BUCKET)
+            .await?
+        {
+            Some(bucket) => bucket,
+            None => {
+                term.line(&format!(
+                    "{}: no artifacts bucket yet: deploying the stack without functions first",
+                    central::STACK_NAME
+                ));
+                let first = deploy(code_parameters("", "")).await?;
+                if !matches!(
+                    first.outcome,
+                    StackResult::Deployed { .. } | StackResult::NoChanges
+                ) {
+                    if matches!(first.outcome, StackResult::Prepared { .. }) {
+                        term.line("the functions' code is uploaded once that change set is executed: run again without --no-execute");
+                    }
+                    continue;
+                }
+                code::stack_bucket(&cfn, central::STACK_NAME, central::ARTIFACTS_BUCKET)
+                    .await?
+                    .ok_or_else(|| {
+                        format!(
+                            "{} has no {} after its deployment",
+                            central::STACK_NAME,
+                            central::ARTIFACTS_BUCKET
+                        )
+                    })?
+            }
+        };
+        let s3 = aws::s3(&config);
+        let upload = code::upload(&s3, &bucket, &key, package.zip.clone()).await?;
+        term.line(&format!(
+            "code: s3://{bucket}/{key} ({} bytes): {}",
+            package.zip.len(),
+            upload.as_str()
+        ));
+        code = Some(Code {
+            bucket: bucket.clone(),
+            upload,
+        });
+        deploy(code_parameters(&bucket, &key)).await?;
     }
-    Ok(status)
+    Ok((reports, code))
+}
+
+/// Where the code went.
+struct Code {
+    bucket: String,
+    upload: Upload,
+}
+
+/// The stack reports, as for every deploy; in JSON, the last one also says where the code is.
+fn print(
+    reports: &[Report],
+    code: Option<&Code>,
+    package: &Package,
+    global: &GlobalArgs,
+) -> Result<ExitStatus, Error> {
+    if global.output != OutputFormat::Json {
+        return print_reports(reports, global);
+    }
+    let mut docs: Vec<Value> = reports
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    if let (Some(code), Some(last)) = (code, docs.last_mut()) {
+        last["code"] = json!({
+            "bucket": code.bucket,
+            "key": package.key(),
+            "sha256": package.sha256,
+            "bytes": package.zip.len(),
+            "upload": code.upload.as_str(),
+            "glibc": package.needs.highest(),
+        });
+    }
+    out(&to_pretty(&Value::Array(docs)))?;
+    Ok(ExitStatus::check(
+        reports.iter().all(|r| r.outcome.is_success()),
+    ))
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aws_config::SdkConfig;
 use clap::Args;
 use serde_json::Value;
 
@@ -40,6 +41,10 @@ pub struct SetupUserAccountArgs {
     /// pipeline stacks of this account skip their registration custom resource.
     #[arg(long)]
     pub no_registration: bool,
+    /// Do not create the central reconciler's read-only role `dpc-reconciler-read`: the
+    /// account's `dpc-account` stack in another region has it (IAM names are per account).
+    #[arg(long)]
+    pub no_reconciler_role: bool,
     #[command(flatten)]
     pub change_set: ChangeSetArgs,
 }
@@ -109,14 +114,19 @@ pub fn run(args: &SetupUserAccountArgs, global: &GlobalArgs) -> Result<ExitStatu
             .hint("set `central` in dpc.yaml or pass --central-account and --central-region"));
     }
     let options = args.change_set.options()?;
-    let parameters = if args.no_registration {
-        vec![(
+    let mut parameters = Vec::new();
+    if args.no_registration {
+        parameters.push((
             "RegistrationServiceToken".to_string(),
             NO_REGISTRATION.to_string(),
-        )]
-    } else {
-        Vec::new()
-    };
+        ));
+    }
+    if args.no_reconciler_role {
+        parameters.push((
+            account::RECONCILER_ROLE_PARAMETER.to_string(),
+            "false".to_string(),
+        ));
+    }
     let config = config.unwrap_or_default();
     let region = global.region.clone().or(config.region.clone());
     let targets = Targets {
@@ -141,6 +151,21 @@ pub(super) struct Targets<'a> {
     pub region: Option<&'a str>,
 }
 
+/// The stack `name` with `template` and `parameters`, tagged with dpc's version.
+pub(super) fn request(
+    name: &str,
+    template: &Value,
+    parameters: Vec<(String, String)>,
+) -> StackRequest {
+    StackRequest {
+        name: name.into(),
+        template_body: to_pretty(template),
+        template_url: None,
+        parameters,
+        tags: vec![("dpc:version".into(), env!("CARGO_PKG_VERSION").into())],
+    }
+}
+
 /// Deploys the stack `name` (`dpc-account`, `dpc-central`) to each target account.
 pub(super) fn deploy(
     name: &str,
@@ -152,16 +177,42 @@ pub(super) fn deploy(
 ) -> Result<ExitStatus, Error> {
     let runtime = runtime()?;
     let term = Term::new(global.quiet);
-    let request = StackRequest {
-        name: name.into(),
-        template_body: to_pretty(template),
-        template_url: None,
-        parameters,
-        tags: vec![("dpc:version".into(), env!("CARGO_PKG_VERSION").into())],
-    };
+    let request = request(name, template, parameters);
     let result = runtime.block_on(deploy_each(&request, targets, options, global, &term));
     term.finish();
     print_reports(&result.map_err(Error::failed)?, global)
+}
+
+/// The SDK configuration of each target account (the caller's when none is listed), in order.
+pub(super) async fn reach_each(
+    targets: &Targets<'_>,
+    global: &GlobalArgs,
+) -> Result<Vec<(String, SdkConfig)>, String> {
+    let aws_options = aws_options(global);
+    let base = aws::config(&aws_options).await;
+    let caller = aws::caller_account(&base).await?;
+    let ids = if targets.accounts.is_empty() {
+        vec![caller.clone()]
+    } else {
+        targets.accounts.to_vec()
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let access = target::access(&id, &caller, targets.access)?;
+        let config = aws::reach(&aws_options, &id, targets.region, &access).await?;
+        out.push((id, config));
+    }
+    Ok(out)
+}
+
+/// Says which account and region the next lines are about; the region, for the reports.
+pub(super) fn announce(term: &Term, id: &str, config: &SdkConfig) -> Option<String> {
+    let region = config.region().map(|r| r.to_string());
+    term.line(&format!(
+        "account {id}, region {}",
+        region.as_deref().unwrap_or("(none)")
+    ));
+    region
 }
 
 async fn deploy_each(
@@ -171,23 +222,9 @@ async fn deploy_each(
     global: &GlobalArgs,
     term: &Term,
 ) -> Result<Vec<Report>, String> {
-    let aws_options = aws_options(global);
-    let base = aws::config(&aws_options).await;
-    let caller = aws::caller_account(&base).await?;
-    let ids = if targets.accounts.is_empty() {
-        vec![caller.clone()]
-    } else {
-        targets.accounts.to_vec()
-    };
     let mut reports: Vec<Report> = Vec::new();
-    for id in ids {
-        let access = target::access(&id, &caller, targets.access)?;
-        let config = aws::reach(&aws_options, &id, targets.region, &access).await?;
-        let region = config.region().map(|r| r.to_string());
-        term.line(&format!(
-            "account {id}, region {}",
-            region.as_deref().unwrap_or("(none)")
-        ));
+    for (id, config) in reach_each(targets, global).await? {
+        let region = announce(term, &id, &config);
         let cfn = aws_sdk_cloudformation::Client::new(&config);
         let mut report = Deployer {
             cfn: &cfn,
