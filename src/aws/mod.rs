@@ -126,3 +126,19 @@ pub fn describe<E: std::error::Error>(err: &E) -> String {
     }
     text
 }
+
+/// The value of one SSM parameter.
+pub async fn parameter(config: &SdkConfig, name: &str) -> Result<String, String> {
+    let ssm = aws_sdk_ssm::Client::new(config);
+    let found = ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    found
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string)
+        .ok_or_else(|| format!("{name} has no value"))
+}

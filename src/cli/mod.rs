@@ -8,12 +8,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod central;
 pub mod create_project;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod history;
 pub mod local;
 pub mod local_run;
 pub mod schema;
@@ -109,6 +111,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Show each pipeline's state and, per dependency, WAITING or ARRIVED (embedded store).
     Status(status::StatusArgs),
+    /// Show one pipeline's audit trail: registration, dependency and phase changes, triggers.
+    History(history::HistoryArgs),
     /// Deploy (or print) the per-account `dpc-account` stack.
     SetupUserAccount(setup_user_account::SetupUserAccountArgs),
     /// Deploy (or print) the central account's `dpc-central` stack.
@@ -155,6 +159,7 @@ fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> 
         Command::Explain(args) => explain::run(&args, global),
         Command::Test(args) => test::run(&args, global),
         Command::Status(args) => status::run(&args, global),
+        Command::History(args) => history::run(&args, global),
         Command::Deploy(args) => deploy::run(&args, global),
         Command::Diff(args) => diff::run(&args, global),
         Command::Destroy(args) => destroy::run(&args, global),

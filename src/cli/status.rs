@@ -1,12 +1,15 @@
 //! `dpc status [NAME]`: each registered pipeline's state and, per dependency, WAITING or
-//! ARRIVED with the run that satisfied it, read from the embedded store.
+//! ARRIVED with the run that satisfied it, read from the embedded store or, with `--central`,
+//! from the central account's tables.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::central::{CentralArgs, with_manager};
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::manager::sqlite::SqliteStore;
+use crate::manager::store::Store;
 use crate::manager::time::{format_time, parse_time};
 use crate::manager::{Manager, PipelineStatus};
 
@@ -23,10 +26,21 @@ pub struct StatusArgs {
     /// Evaluate windows as of this RFC 3339 time (default: now).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    #[command(flatten)]
+    pub central: CentralArgs,
 }
 
 pub fn run(args: &StatusArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
-    let rows = collect(args)?;
+    let now = match &args.at {
+        Some(text) => parse_time(text)
+            .ok_or_else(|| Error::usage(format!("--at: `{text}` is not an RFC 3339 time")))?,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let rows = if args.central.central {
+        with_manager(&args.central, global, |m| collect(m, args, now))?
+    } else {
+        collect(&mut Manager::new(open_local(&args.store)?), args, now)?
+    };
     match global.output {
         OutputFormat::Json => outln(&serde_json::to_string_pretty(&rows).unwrap_or_default())?,
         OutputFormat::Human => out(&table(&rows))?,
@@ -39,25 +53,27 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> 
     Ok(ExitStatus::Success)
 }
 
-fn collect(args: &StatusArgs) -> Result<Vec<PipelineStatus>, Error> {
-    if !args.store.is_file() {
+/// The embedded store at `path`, which must exist (a status never creates one).
+pub(super) fn open_local(path: &Path) -> Result<SqliteStore, Error> {
+    if !path.is_file() {
         return Err(
-            Error::usage(format!("no store at {}", args.store.display())).hint(format!(
-                "create one with `dpc test --store {} SCENARIO`, or name it with --store",
-                args.store.display()
+            Error::usage(format!("no store at {}", path.display())).hint(format!(
+                "create one with `dpc local run` or `dpc test --store {} SCENARIO`, or name it with --store",
+                path.display()
             )),
         );
     }
-    let now = match &args.at {
-        Some(text) => parse_time(text)
-            .ok_or_else(|| Error::usage(format!("--at: `{text}` is not an RFC 3339 time")))?,
-        None => chrono::Utc::now().timestamp_millis(),
-    };
-    let store = SqliteStore::open(&args.store).map_err(|e| Error::usage(e.to_string()))?;
-    let mut manager = Manager::new(store);
+    SqliteStore::open(path).map_err(|e| Error::usage(e.to_string()))
+}
+
+fn collect<S: Store>(
+    manager: &mut Manager<S>,
+    args: &StatusArgs,
+    now: i64,
+) -> Result<Vec<PipelineStatus>, Error> {
     let rows = manager
         .status(now)
-        .map_err(|e| Error::usage(e.to_string()))?;
+        .map_err(|e| Error::failed(e.to_string()))?;
     Ok(rows
         .into_iter()
         .filter(|r| args.name.as_deref().is_none_or(|n| n == r.pipeline.name))

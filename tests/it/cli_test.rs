@@ -141,3 +141,36 @@ fn status_reads_the_store_a_scenario_left() {
         .run()
         .assert_code(2);
 }
+
+#[test]
+fn history_reads_the_trail_a_scenario_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state.db");
+    let db = db.to_str().expect("utf-8 path");
+    dpc([
+        "test",
+        "--store",
+        db,
+        "examples/case-study/tests/failed-fallback.scenario.yaml",
+    ])
+    .run()
+    .assert_code(0);
+    let o = dpc(["--output", "json", "history", "--store", db, "pipeline-x"]).run();
+    o.assert_code(0);
+    let trail: Value = o.json();
+    assert_eq!(trail["pipeline"], "333333333333/eu-west-1/pipeline-x");
+    let kinds: Vec<&str> = trail["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"REGISTERED"), "{kinds:?}");
+    assert!(kinds.contains(&"TRIGGER"), "{kinds:?}");
+    let human = dpc(["history", "--store", db, "pipeline-x"]).run().stdout();
+    assert!(human.starts_with("333333333333/eu-west-1/pipeline-x\n"), "{human}");
+    assert!(human.contains("WAITING -> TRIGGERED"), "{human}");
+    let missing = dpc(["history", "--store", db, "nope"]).run();
+    missing.assert_code(1);
+    assert!(missing.stderr().contains("no registered pipeline is named `nope`"));
+}
