@@ -4,10 +4,21 @@
 //! parameters exist; a second run changes nothing; one more `--account` adds its forwarding rule.
 //! (moto's CloudFormation skips `AWS::Events::EventBusPolicy`, `AWS::SQS::QueuePolicy` and
 //! `AWS::CloudWatch::Alarm`, so those are checked on the deployed template.)
+//!
+//! The functions' package: the first run with code deploys twice (the stack and its artifacts
+//! bucket, then the functions), the zip in the bucket holds the binary, a re-run uploads
+//! nothing and changes nothing, and a bootstrap needing glibc 2.36 is refused before anything
+//! is deployed. moto never runs the functions, so their bootstrap here is a small C program
+//! compiled by the test (`cc`); the real `dpc` binary is checked by the same ELF reader, and
+//! its needs are compared with `objdump -p`'s.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::common::moto::{self, Moto};
+use dpc::deploy::package::{self, PackageError};
 
 const CONFIG: &str = r#"central: { account: "123456789012", region: eu-west-1, bus: dpc-central }
 region: eu-west-1
@@ -76,7 +87,7 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
         .assert_code(2)
         .assert_stderr_contains("pass --yes");
 
-    let first = run(&moto, dir.path(), &["--yes"]);
+    let first = run(&moto, dir.path(), &["--yes", "--no-functions"]);
     first.assert_code(0);
     let stderr = first.stderr();
     for expected in [
@@ -84,7 +95,7 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
         "+ ForwardTriggers111111111111 (AWS::Events::Rule)",
         "+ ForwardTriggers222222222222 (AWS::Events::Rule)",
         "dpc-central (123456789012 eu-west-1): deployed",
-        "warning: the manager, reconciler and registration functions are not deployed",
+        "warning: --no-functions: the manager, reconciler and registration functions are not deployed",
     ] {
         assert!(stderr.contains(expected), "{expected}:\n{stderr}");
     }
@@ -236,7 +247,11 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
     });
 
     // Again: nothing to change.
-    let again = run(&moto, dir.path(), &["--yes", "--output", "json"]);
+    let again = run(
+        &moto,
+        dir.path(),
+        &["--yes", "--no-functions", "--output", "json"],
+    );
     again.assert_code(0);
     let reports: Value = again.json();
     assert_eq!(reports[0]["stack"], "dpc-central");
@@ -246,7 +261,14 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
     let more = run(
         &moto,
         dir.path(),
-        &["--account", "333333333333", "--yes", "--output", "json"],
+        &[
+            "--account",
+            "333333333333",
+            "--yes",
+            "--no-functions",
+            "--output",
+            "json",
+        ],
     );
     more.assert_code(0);
     let reports: Value = more.json();
@@ -272,6 +294,38 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
         );
         assert_eq!(names.len(), 4, "{names:?}");
     });
+
+    // Code for the existing stack: uploaded first, then one deploy adds the functions.
+    let tiny = tiny(dir.path());
+    let with_code = run(
+        &moto,
+        dir.path(),
+        &[
+            "--account",
+            "333333333333",
+            "--bootstrap",
+            tiny.to_str().expect("path"),
+            "--yes",
+            "--output",
+            "json",
+        ],
+    );
+    with_code.assert_code(0);
+    let reports: Value = with_code.json();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+    assert_eq!(reports[0]["result"], "deployed", "{reports}");
+    assert_eq!(reports[0]["code"]["upload"], "uploaded", "{reports}");
+    runtime.block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let listed = lambda.list_functions().send().await.expect("functions");
+        let mut names: Vec<&str> = listed
+            .functions()
+            .iter()
+            .filter_map(|f| f.function_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["dpc-manager", "dpc-reconciler", "dpc-registration"]);
+    });
 }
 
 #[test]
@@ -284,4 +338,387 @@ fn setup_central_account_needs_a_consumer_account() {
     out.assert_code(2);
     out.assert_stderr_contains("error: no consumer account is known");
     out.assert_stderr_contains("--account ID");
+}
+
+/// Compiles `source` with the machine's C compiler into `dir/name`.
+fn cc(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, source).expect("source");
+    let binary = dir.join(name);
+    let out = Command::new("cc")
+        .arg("-O2")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&c)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cc could not be run ({e}): these tests need a C compiler (`apt-get install gcc`)"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "cc {name}.c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    binary
+}
+
+/// A do-nothing executable: glibc 2.34 at most (`__libc_start_main@GLIBC_2.34`).
+fn tiny(dir: &Path) -> PathBuf {
+    cc(dir, "tiny", "int main(void) { return 0; }\n")
+}
+
+/// An executable calling `arc4random`, new in glibc 2.36.
+fn arc4random(dir: &Path) -> PathBuf {
+    cc(
+        dir,
+        "arc4random",
+        "#include <stdlib.h>\nint main(void) { return (int)(arc4random() & 1); }\n",
+    )
+}
+
+/// The `GLIBC_*` versions `objdump -p` lists under "Version References", sorted.
+fn objdump_glibc(binary: &Path) -> Vec<String> {
+    let out = Command::new("objdump")
+        .arg("-p")
+        .arg(binary)
+        .output()
+        .unwrap_or_else(|e| panic!("objdump could not be run ({e}): install binutils"));
+    assert!(out.status.success(), "objdump -p");
+    let mut versions: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with("GLIBC_"))
+        .map(String::from)
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+}
+
+/// The entries of a zip as Python's zipfile reads them: name, Unix mode, content.
+fn unzip(zip: &[u8], dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    let path = dir.join("unzip-me.zip");
+    std::fs::write(&path, zip).expect("zip");
+    let script = "import sys, zipfile, json\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  assert z.testzip() is None\n\
+                  print(json.dumps([[i.filename, i.external_attr >> 16, z.read(i).hex()] for i in z.infolist()]))";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 could not be run ({e})"));
+    assert!(
+        out.status.success(),
+        "python zipfile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: Vec<(String, u32, String)> = serde_json::from_slice(&out.stdout).expect("entries");
+    entries
+        .into_iter()
+        .map(|(name, mode, hex)| {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            (name, mode, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn the_package_check_reads_real_binaries() {
+    // The dpc under test: a debug build, too large for Lambda, but its glibc needs are read
+    // as objdump reads them, and this Debian's toolchain keeps them at 2.34.
+    let dpc = Path::new(env!("CARGO_BIN_EXE_dpc"));
+    let needs = package::check(&std::fs::read(dpc).expect("dpc")).expect("dpc needs glibc ≤ 2.34");
+    let mut read = needs.glibc.clone();
+    read.sort();
+    assert_eq!(read, objdump_glibc(dpc));
+    assert!(
+        needs.libraries.contains(&"libc.so.6".to_string()),
+        "{needs:?}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tiny = tiny(dir.path());
+    let tiny_bytes = std::fs::read(&tiny).expect("tiny");
+    let packaged = package::package(&tiny_bytes).expect("tiny is fine");
+    assert_eq!(packaged.needs.glibc, objdump_glibc(&tiny));
+    assert_eq!(packaged.needs.highest(), Some("GLIBC_2.34"));
+    // The same binary, the same zip; Python's zipfile reads an executable `bootstrap`.
+    assert_eq!(
+        package::package(&tiny_bytes).expect("again").zip,
+        packaged.zip
+    );
+    assert_eq!(
+        unzip(&packaged.zip, dir.path()),
+        [("bootstrap".to_string(), 0o100_755, tiny_bytes)]
+    );
+
+    let arc = arc4random(dir.path());
+    match package::check(&std::fs::read(&arc).expect("arc4random")) {
+        Err(PackageError::GlibcTooNew { highest, needs }) => {
+            assert_eq!(highest, "GLIBC_2.36");
+            assert_eq!(needs.last().map(String::as_str), Some("GLIBC_2.36"));
+        }
+        other => panic!("arc4random needs glibc 2.36: {other:?}"),
+    }
+    // Not an executable at all.
+    assert!(matches!(
+        package::check(&std::fs::read(dir.path().join("tiny.c")).expect("source")),
+        Err(PackageError::NotElf(_))
+    ));
+}
+
+#[test]
+fn an_incompatible_bootstrap_is_refused_before_anything_is_deployed() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("dpc.yaml"), CONFIG).expect("dpc.yaml");
+    let arc = arc4random(dir.path());
+    let refused = run(
+        &moto,
+        dir.path(),
+        &["--yes", "--bootstrap", arc.to_str().expect("path")],
+    );
+    refused.assert_code(2);
+    for expected in [
+        "the bootstrap needs GLIBC_2.36 but Lambda's provided.al2023 has glibc 2.34",
+        "cargo zigbuild --release --target x86_64-unknown-linux-gnu.2.34",
+        "pip install ziglang cargo-zigbuild",
+    ] {
+        refused.assert_stderr_contains(expected);
+    }
+    // The default bootstrap, this debug build, is too large for Lambda.
+    let debug = run(&moto, dir.path(), &["--yes"]);
+    debug.assert_code(2);
+    debug.assert_stderr_contains("Lambda takes at most 262144000 bytes of unzipped code");
+    // --bootstrap and --no-functions contradict each other.
+    run(
+        &moto,
+        dir.path(),
+        &["--yes", "--no-functions", "--bootstrap", "x"],
+    )
+    .assert_code(2);
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let config = moto.sdk().await;
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let stacks = cfn.describe_stacks().send().await.expect("stacks");
+        assert!(stacks.stacks().is_empty(), "no stack");
+        let buckets = dpc::aws::s3(&config)
+            .list_buckets()
+            .send()
+            .await
+            .expect("buckets");
+        assert!(buckets.buckets().is_empty(), "no bucket");
+    });
+}
+
+/// The objects of `bucket`: key and last-modified time.
+async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, String)> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("objects");
+    listed
+        .contents()
+        .iter()
+        .map(|o| {
+            (
+                o.key().unwrap_or_default().to_string(),
+                o.last_modified().map(|t| t.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_run_with_code_deploys_twice_then_a_rerun_changes_nothing() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("dpc.yaml"), CONFIG).expect("dpc.yaml");
+    let tiny = tiny(dir.path());
+    let bootstrap = ["--bootstrap", tiny.to_str().expect("path")];
+
+    // --no-execute on a new stack: the change set without functions only, nothing uploaded.
+    let preview = run(
+        &moto,
+        dir.path(),
+        &[&bootstrap[..], &["--no-execute", "--output", "json"]].concat(),
+    );
+    preview.assert_code(0);
+    preview.assert_stderr_contains("run again without --no-execute");
+    let reports: Value = preview.json();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+    assert_eq!(reports[0]["result"], "prepared", "{reports}");
+    assert!(reports[0].get("code").is_none(), "{reports}");
+
+    let first = run(
+        &moto,
+        dir.path(),
+        &[&bootstrap[..], &["--yes", "--output", "json"]].concat(),
+    );
+    first.assert_code(0);
+    first.assert_stderr_contains(
+        "no artifacts bucket yet: deploying the stack without functions first",
+    );
+    let reports: Value = first.json();
+    let results: Vec<&str> = reports
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["result"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(results, ["deployed", "deployed"], "{reports}");
+    let code = &reports[1]["code"];
+    assert_eq!(code["upload"], "uploaded", "{reports}");
+    assert_eq!(code["glibc"], "GLIBC_2.34");
+    let bucket = code["bucket"].as_str().expect("bucket").to_string();
+    let key = code["key"].as_str().expect("key").to_string();
+    let tiny_bytes = std::fs::read(&tiny).expect("tiny");
+    let packaged = package::package(&tiny_bytes).expect("package");
+    assert_eq!(key, packaged.key());
+    assert_eq!(code["sha256"], packaged.sha256);
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let before = runtime.block_on(async {
+        let config = moto.sdk().await;
+        assert_eq!(
+            moto::parameter(&config, "/dpc/central/artifacts-bucket").await,
+            bucket
+        );
+        // The zip in the bucket is the binary, as bootstrap.
+        let s3 = dpc::aws::s3(&config);
+        let object = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("zip");
+        let zip = object
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec();
+        assert_eq!(zip, packaged.zip);
+        assert_eq!(
+            unzip(&zip, dir.path()),
+            [("bootstrap".to_string(), 0o100_755, tiny_bytes.clone())]
+        );
+
+        // The three functions run it, each under its handler name.
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let queue_url = moto::parameter(&config, "/dpc/central/manager-queue-url").await;
+        let table = moto::parameter(&config, "/dpc/central/manager-table").await;
+        for name in ["dpc-manager", "dpc-reconciler", "dpc-registration"] {
+            let function = lambda
+                .get_function()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let location = function
+                .code()
+                .and_then(|c| c.location())
+                .unwrap_or_default();
+            assert!(location.ends_with(&key), "{name}: {location}");
+            let c = function.configuration().expect("configuration");
+            assert_eq!(c.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+            assert_eq!(c.handler(), Some(name));
+            let variables = c
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(variables.get("DPC_TABLE"), Some(&table), "{name}");
+            assert_eq!(
+                variables.get("DPC_CENTRAL_BUS_ARN").map(String::as_str),
+                Some("arn:aws:events:eu-west-1:123456789012:event-bus/dpc-central"),
+                "{name}"
+            );
+            assert_eq!(
+                variables.get("DPC_MANAGER_QUEUE_URL"),
+                (name == "dpc-reconciler").then_some(&queue_url),
+                "{name}"
+            );
+            if name == "dpc-reconciler" {
+                assert_eq!(
+                    c.role(),
+                    Some("arn:aws:iam::123456789012:role/dpc-reconciler")
+                );
+            }
+        }
+        // The queue feeds the manager, reporting partial failures.
+        // (moto lists no mapping CloudFormation made: it is read by its id.)
+        let cfn = aws_sdk_cloudformation::Client::new(&config);
+        let resources = cfn
+            .describe_stack_resources()
+            .stack_name("dpc-central")
+            .send()
+            .await
+            .expect("resources");
+        let uuid = resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some("ManagerEventSource"))
+            .and_then(|r| r.physical_resource_id())
+            .expect("the manager's event source mapping");
+        let mapping = lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .expect("mapping");
+        assert_eq!(
+            mapping.event_source_arn(),
+            Some("arn:aws:sqs:eu-west-1:123456789012:dpc-manager.fifo")
+        );
+        assert_eq!(mapping.batch_size(), Some(10));
+        assert_eq!(
+            mapping
+                .function_response_types()
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>(),
+            ["ReportBatchItemFailures"]
+        );
+        assert_eq!(
+            moto::parameter(&config, "/dpc/central/registration-service-token").await,
+            "arn:aws:lambda:eu-west-1:123456789012:function:dpc-registration"
+        );
+        objects(&s3, &bucket).await
+    });
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    // Again: the zip is there (nothing uploaded) and the stack has no changes.
+    let again = run(
+        &moto,
+        dir.path(),
+        &[&bootstrap[..], &["--yes", "--output", "json"]].concat(),
+    );
+    again.assert_code(0);
+    let reports: Value = again.json();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+    assert_eq!(reports[0]["result"], "no-changes", "{reports}");
+    assert_eq!(reports[0]["code"]["upload"], "unchanged", "{reports}");
+    let after =
+        runtime.block_on(async { objects(&dpc::aws::s3(&moto.sdk().await), &bucket).await });
+    assert_eq!(after, before, "nothing uploaded");
+
+    // Human output names the object and its fate.
+    let human = run(&moto, dir.path(), &[&bootstrap[..], &["--yes"]].concat());
+    human.assert_code(0);
+    human.assert_stderr_contains(&format!("code: s3://{bucket}/{key} ("));
+    human.assert_stderr_contains("): unchanged");
+    human.assert_stderr_contains("dpc-central: no changes");
 }

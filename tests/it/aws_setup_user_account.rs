@@ -1,5 +1,7 @@
 //! `dpc setup-user-account` against a real AWS API emulator (moto server): the stack is created
-//! through a change set, its SSM parameters exist, a second run changes nothing, and without a
+//! through a change set, its SSM parameters exist (the registration token names the central
+//! registration function), the central reconciler's read role exists with its trust and
+//! read-only policy (unless `--no-reconciler-role`), a second run changes nothing, and without a
 //! terminal and without `--yes` nothing is deployed.
 
 use serde_json::Value;
@@ -71,6 +73,33 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
             .and_then(|s| s.stack_status())
             .map(|s| s.as_str().to_string());
         assert_eq!(status.as_deref(), Some("CREATE_COMPLETE"));
+        assert_eq!(
+            moto::parameter(&config, "/dpc/account/registration-service-token").await,
+            "arn:aws:lambda:eu-west-1:999999999999:function:dpc-registration"
+        );
+
+        // The reconciler's read role: trusted by the central reconciler only, read-only.
+        let (trust, policies) = reconciler_role(&config)
+            .await
+            .expect("dpc-reconciler-read");
+        assert_eq!(
+            trust["Statement"],
+            serde_json::json!([{
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::999999999999:role/dpc-reconciler"}},
+            }])
+        );
+        assert_eq!(
+            policies,
+            [serde_json::json!([
+                {"Effect": "Allow", "Action": "states:ListExecutions",
+                 "Resource": "arn:aws:states:*:123456789012:stateMachine:dpc-*"},
+                {"Effect": "Allow", "Action": "states:DescribeExecution",
+                 "Resource": "arn:aws:states:*:123456789012:execution:dpc-*:*"},
+            ])]
+        );
     });
 
     let again = run(&moto, &["--yes", "--output", "json"]);
@@ -123,4 +152,85 @@ fn print_template_needs_no_credentials() {
         template["Resources"]["PipelinesBus"]["Properties"]["Name"],
         "dpc-pipelines"
     );
+}
+
+/// A policy document as IAM returns it: URL-encoded JSON. (moto may send it plain, and an
+/// inline policy CloudFormation made as a Python dict literal, quoted with `'`.)
+fn policy_document(text: &str) -> Value {
+    if let Ok(value) = serde_json::from_str(text) {
+        return value;
+    }
+    if text.starts_with("{'") {
+        return serde_json::from_str(&text.replace('\'', "\"")).expect("policy");
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("utf8");
+                out.push(u8::from_str_radix(hex, 16).expect("hex"));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("policy {text}: {e}"))
+}
+
+/// The role `dpc-reconciler-read`: its trust policy and its inline policies' statements, or
+/// `None` when there is no such role.
+async fn reconciler_role(config: &aws_config::SdkConfig) -> Option<(Value, Vec<Value>)> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let role = match iam.get_role().role_name("dpc-reconciler-read").send().await {
+        Ok(role) => role,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            return None;
+        }
+        Err(e) => panic!("get role: {e:?}"),
+    };
+    let trust = policy_document(
+        role.role()
+            .and_then(|r| r.assume_role_policy_document())
+            .expect("trust policy"),
+    );
+    let names = iam
+        .list_role_policies()
+        .role_name("dpc-reconciler-read")
+        .send()
+        .await
+        .expect("policies");
+    let mut policies = Vec::new();
+    for name in names.policy_names() {
+        let policy = iam
+            .get_role_policy()
+            .role_name("dpc-reconciler-read")
+            .policy_name(name)
+            .send()
+            .await
+            .expect("policy");
+        policies.push(policy_document(policy.policy_document())["Statement"].clone());
+    }
+    Some((trust, policies))
+}
+
+#[test]
+fn no_reconciler_role_leaves_it_to_another_region() {
+    let moto = Moto::start();
+    run(&moto, &["--yes", "--no-reconciler-role"]).assert_code(0);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        assert!(reconciler_role(&moto.sdk().await).await.is_none());
+    });
 }
