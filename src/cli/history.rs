@@ -121,10 +121,13 @@ fn render(trail: &Trail) -> String {
         .max()
         .unwrap_or(0);
     for r in &trail.entries {
-        text.push_str(&format!(
-            "  {}  {:kind$}  {}  ({})\n",
-            r.at, r.kind, r.change, r.cause
-        ));
+        // Leaf changes already name the run that caused them.
+        let cause = if r.change.contains(&r.cause) || r.change == r.kind {
+            String::new()
+        } else {
+            format!("  ({})", r.cause)
+        };
+        text.push_str(&format!("  {}  {:kind$}  {}{cause}\n", r.at, r.kind, r.change));
     }
     text
 }
