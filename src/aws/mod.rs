@@ -11,8 +11,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use crate::deploy::target::Access;
 
 pub mod account;
-pub mod code;
 pub mod cloudformation;
+pub mod code;
 
 /// Where and as whom to call AWS.
 #[derive(Debug, Clone, Default)]
