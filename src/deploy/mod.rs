@@ -6,8 +6,8 @@
 pub mod account_stack;
 pub mod central_stack;
 pub mod changes;
-pub mod package;
 #[allow(clippy::disallowed_methods)]
 pub mod fleet;
+pub mod package;
 pub mod plan;
 pub mod target;
