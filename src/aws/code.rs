@@ -1,6 +1,7 @@
 //! The central functions' code in AWS: finds the `dpc-central` stack's artifacts bucket (its
-//! resource, once created) and uploads the packaged `bootstrap` zip to it under its
-//! content-addressed key, skipping the upload when the key is already there.
+//! resource, once created) and the code its functions run now (its parameters), and uploads the
+//! packaged `bootstrap` zip to the bucket under its content-addressed key, skipping the upload
+//! when the key is already there.
 
 use aws_sdk_cloudformation::Client as Cfn;
 
@@ -50,11 +51,47 @@ pub async fn stack_bucket(
         .stack_resources()
         .iter()
         .filter(|r| r.logical_resource_id() == Some(logical_id))
-        .filter(|r| {
-            r.resource_status()
-                .is_some_and(|s| matches!(s.as_str(), "CREATE_COMPLETE" | "UPDATE_COMPLETE"))
-        })
+        .filter(|r| r.resource_status().is_some_and(|s| exists(s.as_str())))
         .find_map(|r| r.physical_resource_id().map(str::to_string)))
+}
+
+/// Whether a resource in this status exists (was created and is not being deleted).
+fn exists(status: &str) -> bool {
+    !(status.starts_with("DELETE_")
+        || status.starts_with("ROLLBACK_")
+        || matches!(status, "CREATE_IN_PROGRESS" | "CREATE_FAILED"))
+}
+
+/// The values of the stack's parameters `names` (empty when the stack or a parameter is
+/// missing): what a deployment keeps when it is not changing them.
+pub async fn stack_parameters(
+    cfn: &Cfn,
+    stack: &str,
+    names: &[&str],
+) -> Result<Vec<String>, String> {
+    let out = match cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out,
+        Err(e) if describe(&e).contains("does not exist") => {
+            return Ok(vec![String::new(); names.len()]);
+        }
+        Err(e) => return Err(format!("cannot read {stack}: {}", describe(&e))),
+    };
+    let parameters = out
+        .stacks()
+        .first()
+        .map(|s| s.parameters())
+        .unwrap_or_default();
+    Ok(names
+        .iter()
+        .map(|name| {
+            parameters
+                .iter()
+                .find(|p| p.parameter_key() == Some(name))
+                .and_then(|p| p.parameter_value())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect())
 }
 
 /// Puts `zip` at `key` unless that key exists: keys name the content, so an existing one

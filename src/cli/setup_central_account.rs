@@ -200,8 +200,8 @@ fn read_package(path: Option<&Path>) -> Result<Package, Error> {
 }
 
 /// Uploads the code and deploys the stack with it; the first time (no artifacts bucket yet),
-/// the stack is deployed without functions first. The code's fate is `None` when the stack
-/// could not be created.
+/// the stack is deployed without new code first (so without functions on a new stack). The
+/// code's fate is `None` when the stack could not be created.
 async fn deploy_with_code(
     template: &Value,
     package: &Package,
@@ -234,11 +234,15 @@ async fn deploy_with_code(
         {
             Some(bucket) => bucket,
             None => {
+                // The code the functions run now, if any, stays for this first step.
+                let current =
+                    code::stack_parameters(&cfn, central::STACK_NAME, &["CodeBucket", "CodeKey"])
+                        .await?;
                 term.line(&format!(
-                    "{}: no artifacts bucket yet: deploying the stack without functions first",
+                    "{}: no artifacts bucket yet: deploying the stack without new code first",
                     central::STACK_NAME
                 ));
-                let first = deploy(code_parameters("", "")).await?;
+                let first = deploy(code_parameters(&current[0], &current[1])).await?;
                 if !matches!(
                     first.outcome,
                     StackResult::Deployed { .. } | StackResult::NoChanges

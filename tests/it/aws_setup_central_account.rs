@@ -567,7 +567,7 @@ fn the_first_run_with_code_deploys_twice_then_a_rerun_changes_nothing() {
     );
     first.assert_code(0);
     first.assert_stderr_contains(
-        "no artifacts bucket yet: deploying the stack without functions first",
+        "no artifacts bucket yet: deploying the stack without new code first",
     );
     let reports: Value = first.json();
     let results: Vec<&str> = reports
