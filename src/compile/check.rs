@@ -17,7 +17,7 @@ pub fn trigger_patterns(loaded: &Loaded) -> Vec<Diagnostic> {
             continue;
         };
         let env = Env::new(pipeline, loaded.config_of(unit), "");
-        let Err(err) = trigger_pattern::compile(&env) else {
+        let Err(err) = trigger_pattern::size(&env) else {
             continue;
         };
         let span = doc

@@ -20,8 +20,10 @@ use serde_json::{Map, Value, json};
 
 use super::{CompileError, Env};
 use crate::events;
-use crate::pattern::Pattern;
-use crate::pipeline::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator, Trigger};
+use crate::pattern::{
+    MAX_COMBINATIONS, MAX_EXPANDED_COMBINATIONS, Pattern, RESERVED_IN_OR, SizeError,
+};
+use crate::pipeline::model::{Condition, DataProductLeaf, ExecutionLeaf, Operator};
 
 /// The status a data product leaf tests.
 pub const ARRIVED: &str = "ARRIVED";
@@ -61,45 +63,122 @@ pub fn compile(env: &Env) -> Result<Option<TriggerPattern>, CompileError> {
 
 /// The pattern as JSON, unmeasured.
 pub fn build(env: &Env) -> Result<Option<Value>, CompileError> {
-    let Some(trigger) = env
-        .pipeline
-        .trigger
-        .as_ref()
-        .filter(|t| t.has_dependencies())
-    else {
-        return Ok(None);
-    };
-    let mut detail = Map::new();
-    detail.insert(
-        "target".into(),
-        json!({
-            "account": [env.account_text()],
-            "region": [env.region_text()],
-            "pipeline": [env.name()],
-        }),
-    );
-    insert_blocks(trigger, env, &mut detail)?;
-    Ok(Some(json!({
-        "source": [events::TRIGGER_SOURCE],
-        "detail-type": [events::TRIGGER_DETAIL_TYPE],
-        "account": [env.central_account_text()],
-        "detail": detail,
-    })))
+    Ok(Shape::of(env)?.map(|shape| shape.to_value(env)))
 }
 
-fn insert_blocks(
-    trigger: &Trigger,
-    env: &Env,
-    detail: &mut Map<String, Value>,
-) -> Result<(), CompileError> {
-    if let Some(exec) = &trigger.executions {
-        let tests = |leaf: &ExecutionLeaf| execution_test(leaf, env);
-        detail.insert("upstreams".into(), condition(exec, tests)?);
+/// The size of `env`'s pattern as [`compile`] measures it (the same numbers, limits and
+/// errors), computed from the typed pattern without writing and re-reading its JSON: what
+/// `dpc validate` checks for every pipeline. `None` when the trigger waits on nothing.
+pub fn size(env: &Env) -> Result<Option<Size>, CompileError> {
+    let Some(shape) = Shape::of(env)? else {
+        return Ok(None);
+    };
+    let size = shape.measure(env).ok_or_else(|| {
+        CompileError::InvalidPattern("the pattern engine refuses the generated pattern".into())
+    })?;
+    if size.combinations <= MAX_COMBINATIONS && size.length <= env.pattern_limit {
+        return Ok(Some(size));
     }
-    if let Some(dps) = &trigger.data_products {
-        detail.insert("dataProducts".into(), condition(dps, data_product_test)?);
+    Err(CompileError::PatternTooLarge(SizeError {
+        combinations: size.combinations,
+        max_combinations: MAX_COMBINATIONS,
+        length: size.length,
+        max_length: env.pattern_limit,
+    }))
+}
+
+/// A pattern's `$or` combinations and its length in characters of compact JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub combinations: usize,
+    pub length: usize,
+}
+
+/// A pattern before it is JSON: the pipeline's two blocks, typed.
+struct Shape<'a> {
+    upstreams: Option<Block<'a>>,
+    data_products: Option<Block<'a>>,
+}
+
+impl<'a> Shape<'a> {
+    fn of(env: &Env<'a>) -> Result<Option<Shape<'a>>, CompileError> {
+        let Some(trigger) = env
+            .pipeline
+            .trigger
+            .as_ref()
+            .filter(|t| t.has_dependencies())
+        else {
+            return Ok(None);
+        };
+        let upstreams = match &trigger.executions {
+            Some(exec) => Some(condition(exec, |leaf| execution_test(leaf, env))?),
+            None => None,
+        };
+        let data_products = match &trigger.data_products {
+            Some(dps) => Some(condition(dps, data_product_test)?),
+            None => None,
+        };
+        Ok(Some(Shape {
+            upstreams,
+            data_products,
+        }))
     }
-    Ok(())
+
+    fn to_value(&self, env: &Env) -> Value {
+        let mut detail = Map::new();
+        detail.insert(
+            "target".into(),
+            json!({
+                "account": [env.account_text()],
+                "region": [env.region_text()],
+                "pipeline": [env.name()],
+            }),
+        );
+        if let Some(block) = &self.upstreams {
+            detail.insert("upstreams".into(), block.to_value());
+        }
+        if let Some(block) = &self.data_products {
+            detail.insert("dataProducts".into(), block.to_value());
+        }
+        json!({
+            "source": [events::TRIGGER_SOURCE],
+            "detail-type": [events::TRIGGER_DETAIL_TYPE],
+            "account": [env.central_account_text()],
+            "detail": detail,
+        })
+    }
+
+    /// What the pattern engine measures in [`Shape::to_value`]'s JSON, or `None` where it
+    /// would refuse it.
+    fn measure(&self, env: &Env) -> Option<Size> {
+        let one = |s| Node::Strings(Strings::One(s));
+        let mut detail = vec![(
+            "target",
+            Node::Object(vec![
+                ("account", one(env.account_text())),
+                ("region", one(env.region_text())),
+                ("pipeline", one(env.name())),
+            ]),
+        )];
+        if let Some(block) = &self.upstreams {
+            detail.push(("upstreams", block.node()));
+        }
+        if let Some(block) = &self.data_products {
+            detail.push(("dataProducts", block.node()));
+        }
+        let pattern = [
+            ("source", one(events::TRIGGER_SOURCE)),
+            ("detail-type", one(events::TRIGGER_DETAIL_TYPE)),
+            ("account", one(env.central_account_text())),
+            ("detail", Node::Object(detail)),
+        ];
+        let mut combinations = 0;
+        let length = measure_object(&pattern, false, &mut combinations)?;
+        Some(Size {
+            combinations,
+            length,
+        })
+    }
 }
 
 /// Measures `json` with the pattern engine and checks it against the limits.
@@ -120,69 +199,102 @@ pub fn measure(json: Value, max_length: usize) -> Result<TriggerPattern, Compile
 
 /// One leaf as a field test: the path of its `status` field and the accepted values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Test {
-    path: Vec<String>,
-    values: BTreeSet<String>,
+struct Test<'a> {
+    path: Vec<&'a str>,
+    values: BTreeSet<&'a str>,
 }
 
-fn execution_test(leaf: &ExecutionLeaf, env: &Env) -> Test {
+fn execution_test<'a>(leaf: &'a ExecutionLeaf, env: &Env<'a>) -> Test<'a> {
     let account = leaf.account.as_deref().unwrap_or(env.account_text());
     let region = leaf.region.as_deref().unwrap_or(env.region_text());
     Test {
-        path: vec![
-            account.into(),
-            region.into(),
-            leaf.name.clone(),
-            "status".into(),
-        ],
-        values: leaf
-            .statuses
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect(),
+        path: vec![account, region, &leaf.name, "status"],
+        values: leaf.statuses.iter().map(|s| s.as_str()).collect(),
     }
 }
 
-fn data_product_test(leaf: &DataProductLeaf) -> Test {
+fn data_product_test(leaf: &DataProductLeaf) -> Test<'_> {
     // The trigger event keys data products by domain and name only; the manager checks the
     // producing account before it counts a refresh (the trigger event has no account level here).
     Test {
-        path: vec![leaf.domain.clone(), leaf.name.clone(), "status".into()],
-        values: BTreeSet::from([ARRIVED.to_string()]),
+        path: vec![&leaf.domain, &leaf.name, "status"],
+        values: BTreeSet::from([ARRIVED]),
     }
 }
 
-/// A block (`executions` or `dataProducts`) as the object under its `detail` key.
-fn condition<L>(cond: &Condition<L>, test: impl Fn(&L) -> Test) -> Result<Value, CompileError> {
+/// A block (`executions` or `dataProducts`): the tests of the object under its `detail` key,
+/// and the `$or` beside them (none, or at least two branches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Block<'a> {
+    tests: Vec<Test<'a>>,
+    or: Vec<Vec<Test<'a>>>,
+}
+
+impl<'a> Block<'a> {
+    fn to_value(&self) -> Value {
+        let mut object = object_of(&self.tests);
+        if !self.or.is_empty() {
+            let list = self
+                .or
+                .iter()
+                .map(|b| Value::Object(object_of(b)))
+                .collect();
+            object.insert("$or".into(), Value::Array(list));
+        }
+        Value::Object(object)
+    }
+
+    /// The block as [`Block::to_value`] writes it, borrowed.
+    fn node(&self) -> Node<'_> {
+        let mut members = node_members(&self.tests);
+        if !self.or.is_empty() {
+            let list = self
+                .or
+                .iter()
+                .map(|b| Node::Object(node_members(b)))
+                .collect();
+            put_member(&mut members, "$or", Node::Or(list));
+        }
+        Node::Object(members)
+    }
+}
+
+/// A block's condition as tests and `$or` branches.
+fn condition<'a, L>(
+    cond: &'a Condition<L>,
+    test: impl Fn(&'a L) -> Test<'a>,
+) -> Result<Block<'a>, CompileError> {
     let all = intersect(cond.all_of.iter().map(&test));
     let any = unite(cond.any_of.iter().map(&test));
-    let object = match (cond.all_of.is_empty(), any.is_empty(), cond.operator) {
-        (_, true, _) => object_of(&all?),
-        (true, false, _) | (false, false, Operator::And) => and_any(all?, any)?,
+    match (cond.all_of.is_empty(), any.is_empty(), cond.operator) {
+        (_, true, _) => Ok(Block {
+            tests: all?,
+            or: Vec::new(),
+        }),
+        (true, false, _) | (false, false, Operator::And) => and_any(all?, any),
         // An allOf that can never hold is a dead alternative, not an error, beside anyOf.
         (false, false, Operator::Or) => match all {
             Ok(all) => {
-                let mut branches = vec![Value::Object(object_of(&all))];
-                branches.extend(
-                    any.iter()
-                        .map(|t| Value::Object(object_of(std::slice::from_ref(t)))),
-                );
-                Map::from_iter([("$or".to_string(), Value::Array(branches))])
+                let mut branches = vec![all];
+                branches.extend(any.into_iter().map(|t| vec![t]));
+                Ok(Block {
+                    tests: Vec::new(),
+                    or: branches,
+                })
             }
-            Err(_) => and_any(Vec::new(), any)?,
+            Err(_) => and_any(Vec::new(), any),
         },
-    };
-    Ok(Value::Object(object))
+    }
 }
 
 /// `all ∧ (any₁ ∨ any₂ …)`. A path tested both outside and inside a `$or` branch has no
 /// agreed meaning in EventBridge, so such tests move into every branch (intersected where the
 /// branch tests the same path); a branch left with no status can never hold and is dropped.
-fn and_any(all: Vec<Test>, any: Vec<Test>) -> Result<Map<String, Value>, CompileError> {
+fn and_any<'a>(all: Vec<Test<'a>>, any: Vec<Test<'a>>) -> Result<Block<'a>, CompileError> {
     let (moved, kept): (Vec<Test>, Vec<Test>) = all
         .into_iter()
         .partition(|t| any.iter().any(|a| a.path == t.path));
-    let branches: Vec<Vec<Test>> = any
+    let mut branches: Vec<Vec<Test>> = any
         .into_iter()
         .filter_map(|branch| {
             let mut tests = vec![branch];
@@ -190,20 +302,21 @@ fn and_any(all: Vec<Test>, any: Vec<Test>) -> Result<Map<String, Value>, Compile
             intersect(tests.into_iter()).ok()
         })
         .collect();
-    let mut object = object_of(&kept);
-    match branches.as_slice() {
-        [] => {
+    match branches.len() {
+        0 => {
             let upstream = moved.first().map(upstream_of).unwrap_or_default();
-            return Err(CompileError::Contradiction { upstream });
+            Err(CompileError::Contradiction { upstream })
         }
         // One alternative is no alternative: plain conjuncts, not a one-branch `$or`.
-        [only] => object = object_of(&[kept, only.clone()].concat()),
-        many => {
-            let list = many.iter().map(|b| Value::Object(object_of(b))).collect();
-            object.insert("$or".into(), Value::Array(list));
-        }
+        1 => Ok(Block {
+            tests: [kept, branches.remove(0)].concat(),
+            or: Vec::new(),
+        }),
+        _ => Ok(Block {
+            tests: kept,
+            or: branches,
+        }),
     }
-    Ok(object)
 }
 
 fn upstream_of(test: &Test) -> String {
@@ -212,7 +325,7 @@ fn upstream_of(test: &Test) -> String {
 
 /// Merges tests on the same path by uniting their values (for a disjunction), keeping the
 /// order of first appearance.
-fn unite(tests: impl Iterator<Item = Test>) -> Vec<Test> {
+fn unite<'a>(tests: impl Iterator<Item = Test<'a>>) -> Vec<Test<'a>> {
     let mut out: Vec<Test> = Vec::new();
     for t in tests {
         match out.iter_mut().find(|o| o.path == t.path) {
@@ -225,7 +338,7 @@ fn unite(tests: impl Iterator<Item = Test>) -> Vec<Test> {
 
 /// Merges tests on the same path by keeping only the values they share (for a conjunction);
 /// an empty intersection can never hold.
-fn intersect(tests: impl Iterator<Item = Test>) -> Result<Vec<Test>, CompileError> {
+fn intersect<'a>(tests: impl Iterator<Item = Test<'a>>) -> Result<Vec<Test<'a>>, CompileError> {
     let mut merged: Vec<Test> = Vec::new();
     for t in tests {
         match merged.iter_mut().find(|m| m.path == t.path) {
@@ -251,18 +364,23 @@ fn object_of(tests: &[Test]) -> Map<String, Value> {
 }
 
 fn values(test: &Test) -> Value {
-    Value::Array(test.values.iter().cloned().map(Value::String).collect())
+    Value::Array(
+        test.values
+            .iter()
+            .map(|v| Value::String(v.to_string()))
+            .collect(),
+    )
 }
 
 /// Inserts `value` at `path`, creating (or reusing) the objects on the way.
-fn insert(object: &mut Map<String, Value>, path: &[String], value: Value) {
+fn insert(object: &mut Map<String, Value>, path: &[&str], value: Value) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
     let mut current = object;
     for key in parents {
         let slot = current
-            .entry(key.clone())
+            .entry(key.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             // Paths all end in `status`, so a prefix of one path is never another's leaf.
@@ -271,13 +389,144 @@ fn insert(object: &mut Map<String, Value>, path: &[String], value: Value) {
         let Value::Object(next) = slot else { return };
         current = next;
     }
-    current.insert(last.clone(), value);
+    current.insert(last.to_string(), value);
+}
+
+/// The pattern's JSON as a borrowed tree, to be measured without being written: objects keep
+/// their members in insertion order (the length does not depend on the order).
+enum Node<'a> {
+    Object(Vec<(&'a str, Node<'a>)>),
+    Strings(Strings<'a>),
+    /// The alternatives under a `$or` key.
+    Or(Vec<Node<'a>>),
+}
+
+/// An array of strings.
+enum Strings<'a> {
+    One(&'a str),
+    Set(&'a BTreeSet<&'a str>),
+}
+
+/// [`object_of`], borrowed.
+fn node_members<'a>(tests: &'a [Test<'a>]) -> Vec<(&'a str, Node<'a>)> {
+    let mut members = Vec::new();
+    for t in tests {
+        put_path(
+            &mut members,
+            &t.path,
+            Node::Strings(Strings::Set(&t.values)),
+        );
+    }
+    members
+}
+
+/// [`insert`], borrowed.
+fn put_path<'a>(members: &mut Vec<(&'a str, Node<'a>)>, path: &[&'a str], value: Node<'a>) {
+    match path {
+        [] => {}
+        [last] => put_member(members, last, value),
+        [key, rest @ ..] => {
+            let at = match members.iter().position(|(k, _)| k == key) {
+                Some(at) => at,
+                None => {
+                    members.push((key, Node::Object(Vec::new())));
+                    members.len() - 1
+                }
+            };
+            let slot = &mut members[at].1;
+            if !matches!(slot, Node::Object(_)) {
+                *slot = Node::Object(Vec::new());
+            }
+            if let Node::Object(next) = slot {
+                put_path(next, rest, value);
+            }
+        }
+    }
+}
+
+/// Sets `key` (replacing its value when present, as a JSON map does).
+fn put_member<'a>(members: &mut Vec<(&'a str, Node<'a>)>, key: &'a str, value: Node<'a>) {
+    match members.iter_mut().find(|(k, _)| *k == key) {
+        Some(member) => member.1 = value,
+        None => members.push((key, value)),
+    }
+}
+
+/// The compact JSON length of an object, counting its `$or` combinations into `branches` as
+/// the pattern engine expands them (0 before any field); `None` where the engine refuses the
+/// pattern: an empty object or array, `$or` with fewer than 2 alternatives, an operator name
+/// as a field inside `$or`, or more than [`MAX_EXPANDED_COMBINATIONS`] combinations.
+fn measure_object(members: &[(&str, Node)], in_or: bool, branches: &mut usize) -> Option<usize> {
+    if members.is_empty() {
+        return None;
+    }
+    // Braces, colons and commas.
+    let mut length = 2 * members.len() + 1;
+    for (key, value) in members {
+        length += string_length(key);
+        match value {
+            Node::Or(alternatives) if *key == "$or" => {
+                if alternatives.len() < 2 {
+                    return None;
+                }
+                length += alternatives.len() + 1;
+                // Every branch so far is forked once per alternative.
+                let before = (*branches).max(1);
+                let mut after = 0;
+                for alternative in alternatives {
+                    let Node::Object(members) = alternative else {
+                        return None;
+                    };
+                    let mut forked = before;
+                    length += measure_object(members, true, &mut forked)?;
+                    after += forked;
+                    if after > MAX_EXPANDED_COMBINATIONS {
+                        return None;
+                    }
+                }
+                *branches = after;
+            }
+            _ if *key == "$or" => return None,
+            _ if in_or && RESERVED_IN_OR.contains(key) => return None,
+            Node::Object(inner) => length += measure_object(inner, in_or, branches)?,
+            Node::Strings(strings) => {
+                length += strings_length(strings)?;
+                *branches = (*branches).max(1);
+            }
+            Node::Or(_) => return None,
+        }
+    }
+    Some(length)
+}
+
+fn strings_length(strings: &Strings) -> Option<usize> {
+    match strings {
+        Strings::One(s) => Some(string_length(s) + 2),
+        Strings::Set(set) if set.is_empty() => None,
+        Strings::Set(set) => {
+            Some(set.len() + 1 + set.iter().map(|s| string_length(s)).sum::<usize>())
+        }
+    }
+}
+
+/// Characters of `s` as a JSON string literal, escaped as the pattern engine writes it.
+fn string_length(s: &str) -> usize {
+    let escaped: usize = s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' => 2,
+            c if (c as u32) < 0x20 => 6,
+            _ => 1,
+        })
+        .sum();
+    escaped + 2
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::model::Status;
+    use crate::pipeline::model::{Central, Pipeline, Status, Trigger, Window};
+    use proptest::prelude::*;
 
     fn leaf(name: &str, account: &str, statuses: &[Status]) -> ExecutionLeaf {
         ExecutionLeaf {
@@ -294,16 +543,18 @@ mod tests {
             any_of: any,
             operator: op,
         };
-        let env_free = |l: &ExecutionLeaf| Test {
-            path: vec![
-                l.account.clone().unwrap_or_default(),
-                "eu-west-1".into(),
-                l.name.clone(),
-                "status".into(),
-            ],
-            values: l.statuses.iter().map(|s| s.to_string()).collect(),
-        };
-        condition(&cond, env_free).unwrap()
+        fn env_free(l: &ExecutionLeaf) -> Test<'_> {
+            Test {
+                path: vec![
+                    l.account.as_deref().unwrap_or_default(),
+                    "eu-west-1",
+                    &l.name,
+                    "status",
+                ],
+                values: l.statuses.iter().map(|s| s.as_str()).collect(),
+            }
+        }
+        condition(&cond, env_free).unwrap().to_value()
     }
 
     #[test]
@@ -359,8 +610,8 @@ mod tests {
             operator: Operator::And,
         };
         let err = condition(&cond, |l| Test {
-            path: vec![l.name.clone(), "status".into()],
-            values: l.statuses.iter().map(|s| s.to_string()).collect(),
+            path: vec![&l.name, "status"],
+            values: l.statuses.iter().map(|s| s.as_str()).collect(),
         });
         assert!(matches!(err, Err(CompileError::Contradiction { .. })));
     }
@@ -388,5 +639,207 @@ mod tests {
         );
         assert_eq!(v["$or"].as_array().unwrap().len(), 2);
         assert!(v["1"].is_object());
+    }
+
+    /// Names that are valid for the pattern engine and names it refuses inside `$or`, or that
+    /// JSON must escape.
+    const NAMES: [&str; 12] = [
+        "a",
+        "b",
+        "pipeline-x",
+        "status",
+        "prefix",
+        "exists",
+        "$or",
+        "q\"t",
+        "back\\slash",
+        "tab\tbell\u{7}",
+        "é-ü",
+        "",
+    ];
+
+    fn pipeline(trigger: Trigger, account: Option<&str>, region: Option<&str>) -> Pipeline {
+        Pipeline {
+            name: "p".into(),
+            description: None,
+            team: "t".into(),
+            account: account.map(str::to_string),
+            region: region.map(str::to_string),
+            tags: Default::default(),
+            trigger: Some(trigger),
+            compute: crate::pipeline::model::Compute::None,
+            steps: vec![],
+            notifications: None,
+            publish: vec![],
+            sla: None,
+            file: "p/pipeline.yaml".into(),
+            dir: "p".into(),
+        }
+    }
+
+    fn env_of<'a>(p: &'a Pipeline, central: Option<&'a Central>, limit: usize) -> Env<'a> {
+        Env {
+            pipeline: p,
+            account: p.account.as_deref(),
+            region: p.region.as_deref(),
+            central,
+            pattern_limit: limit,
+            version: "0.0.0",
+            config: None,
+        }
+    }
+
+    /// [`size`] against [`compile`]: the same numbers and the same errors (an invalid pattern
+    /// is reported as one, with another message).
+    fn assert_same_size(env: &Env) {
+        let fast = size(env);
+        let slow = compile(env).map(|p| {
+            p.map(|p| Size {
+                combinations: p.combinations,
+                length: p.length,
+            })
+        });
+        match (&fast, &slow) {
+            (Err(CompileError::InvalidPattern(_)), Err(CompileError::InvalidPattern(_))) => {}
+            _ => assert_eq!(fast, slow),
+        }
+    }
+
+    fn exec_leaves(max: usize) -> impl Strategy<Value = Vec<ExecutionLeaf>> {
+        let leaf = (
+            0..NAMES.len(),
+            prop::option::of(prop::sample::select(vec![
+                "111111111111",
+                "prefix",
+                "${AWS::AccountId}",
+            ])),
+            prop::option::of(prop::sample::select(vec!["eu-west-1", "exists"])),
+            // Bit i: Status::ALL[i]; 0 is an empty set, which validation never lets through.
+            0u8..32,
+        )
+            .prop_map(|(name, account, region, bits)| ExecutionLeaf {
+                name: NAMES[name].to_string(),
+                account: account.map(str::to_string),
+                region: region.map(str::to_string),
+                statuses: Status::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, s)| s)
+                    .collect(),
+            });
+        prop::collection::vec(leaf, 0..max)
+    }
+
+    fn dp_leaves(max: usize) -> impl Strategy<Value = Vec<DataProductLeaf>> {
+        let leaf = (0..NAMES.len(), 0..NAMES.len()).prop_map(|(d, n)| DataProductLeaf {
+            domain: NAMES[d].to_string(),
+            name: NAMES[n].to_string(),
+            account: None,
+        });
+        prop::collection::vec(leaf, 0..max)
+    }
+
+    fn operator() -> impl Strategy<Value = Operator> {
+        prop::sample::select(vec![Operator::And, Operator::Or])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The size `dpc validate` computes is the one the pattern engine measures.
+        #[test]
+        fn size_is_what_the_engine_measures(
+            executions in prop::option::of((exec_leaves(6), exec_leaves(6), operator())),
+            data_products in prop::option::of((dp_leaves(5), dp_leaves(5), operator())),
+            account in prop::option::of(prop::sample::select(vec!["222222222222", "x\"y"])),
+            region in prop::option::of(prop::sample::select(vec!["us-east-1", "cidr"])),
+            with_central in any::<bool>(),
+            limit in prop::sample::select(vec![300usize, 600, 2048, 4096]),
+        ) {
+            let trigger = Trigger {
+                schedule: None,
+                executions: executions.map(|(all_of, any_of, operator)| Condition { all_of, any_of, operator }),
+                data_products: data_products.map(|(all_of, any_of, operator)| Condition { all_of, any_of, operator }),
+                window: Window::SinceLastTrigger,
+                propagate_manual: false,
+            };
+            let p = pipeline(trigger, account, region);
+            let central = Central {
+                account: "999999999999".into(),
+                region: "eu-west-1".into(),
+                bus: "b".into(),
+            };
+            assert_same_size(&env_of(&p, with_central.then_some(&central), limit));
+        }
+    }
+
+    /// An anyOf leaf with no status (which validation refuses) beside an allOf alternative
+    /// makes an empty array, which the engine refuses.
+    #[test]
+    fn size_refuses_what_the_engine_refuses() {
+        let leaf = |name: &str, statuses: Vec<Status>| ExecutionLeaf {
+            name: name.into(),
+            account: None,
+            region: None,
+            statuses,
+        };
+        let trigger = Trigger {
+            schedule: None,
+            executions: Some(Condition {
+                all_of: vec![leaf("a", vec![Status::Succeeded])],
+                any_of: vec![leaf("b", vec![]), leaf("c", vec![Status::Failed])],
+                operator: Operator::Or,
+            }),
+            data_products: None,
+            window: Window::SinceLastTrigger,
+            propagate_manual: false,
+        };
+        let p = pipeline(trigger, None, None);
+        let env = env_of(&p, None, 2048);
+        assert!(matches!(size(&env), Err(CompileError::InvalidPattern(_))));
+        assert_same_size(&env);
+    }
+
+    /// Around EventBridge's 1,000 combinations and the engine's 10,000: many anyOf leaves in
+    /// both blocks.
+    #[test]
+    fn size_counts_combinations_like_the_engine() {
+        for (executions, products) in [(3, 2), (31, 32), (32, 32), (100, 100), (101, 100)] {
+            let any_of = (0..executions)
+                .map(|i| ExecutionLeaf {
+                    name: format!("e{i}"),
+                    account: None,
+                    region: None,
+                    statuses: vec![Status::Succeeded],
+                })
+                .collect();
+            let dps = (0..products)
+                .map(|i| DataProductLeaf {
+                    domain: "d".into(),
+                    name: format!("p{i}"),
+                    account: None,
+                })
+                .collect();
+            let trigger = Trigger {
+                schedule: None,
+                executions: Some(Condition {
+                    all_of: vec![],
+                    any_of,
+                    operator: Operator::And,
+                }),
+                data_products: Some(Condition {
+                    all_of: vec![],
+                    any_of: dps,
+                    operator: Operator::And,
+                }),
+                window: Window::SinceLastTrigger,
+                propagate_manual: false,
+            };
+            let p = pipeline(trigger, Some("111111111111"), None);
+            for limit in [2048, 1_000_000] {
+                assert_same_size(&env_of(&p, None, limit));
+            }
+        }
     }
 }

@@ -60,5 +60,6 @@ pub use event::{Event, EventError};
 pub use explain::{BranchReport, Explanation, FieldFailure};
 pub use json::SyntaxError;
 pub use machine::Machine;
+pub(crate) use parse::RESERVED_IN_OR;
 pub use parse::{MAX_EXPANDED_COMBINATIONS, PatternError};
 pub use size::{DEFAULT_MAX_LENGTH, MAX_COMBINATIONS, SizeError};

@@ -15,7 +15,7 @@ use super::number;
 pub const MAX_EXPANDED_COMBINATIONS: usize = 10_000;
 
 /// Field names that cannot be used inside `$or` (they are operators).
-const RESERVED_IN_OR: &[&str] = &[
+pub(crate) const RESERVED_IN_OR: &[&str] = &[
     "anything-but",
     "cidr",
     "equals-ignore-case",
