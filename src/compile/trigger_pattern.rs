@@ -1,6 +1,7 @@
 //! The consumer rule's trigger pattern: reads a pipeline's trigger and produces
 //! the EventBridge pattern that re-checks its condition on a trigger event, measured by the
-//! pattern engine against EventBridge's limits.
+//! pattern engine against EventBridge's limits ([`size`] gives the same measure from the typed
+//! pattern, without writing its JSON: what `dpc validate` checks).
 //!
 //! Shape: `source`, `detail-type`, `account` (the central account) and `detail.target` are
 //! pinned. Each leaf becomes one field test, `…<account>.<region>.<name>.status` under
