@@ -48,39 +48,64 @@ pub const BATCH_SIZE: u32 = 10;
 /// The condition every function resource carries: `CodeBucket` and `CodeKey` are not empty.
 pub const HAS_CODE: &str = "HasCode";
 
-/// What lives in the manager's one table (`pk`, `sk`; the sparse index `gsi1` on
-/// `gsi1pk`/`gsi1sk`; items that expire carry `expiresAt`, in epoch seconds, for TTL).
+/// What lives in the manager's one table: (what, `pk`, `sk`), as `manager::dynamo` writes it.
+/// Upstream keys are `x:<account>/<region>/<pipeline>` and `p:<domain>/<name>[@<account>]`;
+/// numbers in sort keys are zero-padded so that they sort. Items that expire carry
+/// `expiresAt` (epoch seconds) for TTL. The sparse index `gsi1` (`gsi1pk`/`gsi1sk`) is used by
+/// no item yet: every read the manager makes is a consistent read of the table itself.
 pub const TABLE_DESIGN: &[(&str, &str, &str)] = &[
     (
-        "registry",
-        "PIPELINE#<account>#<region>#<name>",
-        "REG (condition, version)",
+        "commit version, outbox sequence, journal of a large commit",
+        "META",
+        "VERSION",
     ),
-    (
-        "dependency states",
-        "PIPELINE#<account>#<region>#<name>",
-        "DEP#<leaf>",
-    ),
+    ("registry", "REGISTRY", "<account>/<region>/<name>"),
     (
         "dependents index",
-        "UPSTREAM#<account>#<region>#<pipeline> | PRODUCT#<domain>#<name>",
-        "DEPENDENT#<account>#<region>#<name>",
+        "DEPENDENTS#<upstream key>",
+        "<account>/<region>/<name>",
     ),
     (
-        "run log (expires)",
-        "RUN#<account>#<region>#<pipeline>",
-        "<stopDate>#<executionArn>",
+        "dependency state",
+        "PIPELINE#<account>/<region>/<name>",
+        "STATE",
     ),
     (
-        "history (expires)",
-        "PIPELINE#<account>#<region>#<name>",
-        "HIST#<time>#<id>",
+        "history (expires after 90 days)",
+        "PIPELINE#<account>/<region>/<name>",
+        "HIST#<commit version>#<n>",
     ),
-    ("triggers (expires)", "TRIGGER#<triggerId>", "TRIGGER"),
     (
-        "outbox (gsi1pk OUTBOX while unsent)",
-        "OUTBOX#<triggerId>",
-        "OUTBOX",
+        "run log by execution (expires after 400 days)",
+        "RUN#<upstream key>",
+        "ID#<executionArn>",
+    ),
+    (
+        "run log by result time (expires after 400 days)",
+        "RUN#<upstream key>",
+        "T#<result time>#<executionArn>",
+    ),
+    ("latest run of an upstream", "RUN#<upstream key>", "LATEST"),
+    (
+        "event ids (expire after 35 days)",
+        "EVENT#<event id>",
+        "EVENT",
+    ),
+    (
+        "facts (expire after 400 days)",
+        "FACT#<x|executionArn|status|redrive>",
+        "FACT",
+    ),
+    (
+        "triggers (expire after 400 days)",
+        "TRIGGERS",
+        "<triggerId>",
+    ),
+    ("outbox (deleted once sent)", "OUTBOX", "<seq>"),
+    (
+        "reconciler watermarks",
+        "RECONCILER#<stateMachineArn>",
+        "WATERMARK",
     ),
 ];
 

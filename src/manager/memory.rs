@@ -38,7 +38,7 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn transaction<R>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let mut copy = self.data.clone();
         let result = f(&mut copy)?;

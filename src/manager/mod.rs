@@ -10,9 +10,12 @@
 //! Modules: [`registry`] (what is registered, and the upstream → dependents index),
 //! [`runlog`] (facts and de-duplication), [`window`] (which results count), [`decision`]
 //! (the candidate trigger tested by the compiled pattern), [`lifecycle`] (phases, leaves and
-//! history), [`store`] (the interface) with [`memory`] and [`sqlite`] implementations.
+//! history), [`store`] (the interface) with [`memory`], [`sqlite`] and [`dynamo`]
+//! implementations.
 
 pub mod decision;
+#[allow(clippy::disallowed_methods)] // an edge: the network and the clock (expiry)
+pub mod dynamo;
 pub mod lifecycle;
 pub mod memory;
 pub mod registry;

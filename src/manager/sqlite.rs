@@ -145,7 +145,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn transaction<R>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let tx = self
             .conn

@@ -3,9 +3,8 @@
 //! is what makes the manager crash safe (a killed process leaves either the whole effect of an
 //! event, including its triggers in the outbox, or none of it; redelivery then de-duplicates).
 //!
-//! Implementations: [`super::memory::MemoryStore`] (tests) and [`super::sqlite::SqliteStore`]
-//! (the embedded store). A DynamoDB store can implement the same trait with a transactional
-//! write of the items a closure touched.
+//! Implementations: [`super::memory::MemoryStore`] (tests), [`super::sqlite::SqliteStore`]
+//! (the embedded store) and [`super::dynamo::DynamoStore`] (the central account's table).
 
 use serde::{Deserialize, Serialize};
 
@@ -118,8 +117,10 @@ pub trait Tx {
 /// A store: runs closures as transactions.
 pub trait Store {
     /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// A store with optimistic concurrency may run `f` again from scratch after a conflict,
+    /// so `f` must not have effects outside the transaction that a second run would repeat.
     fn transaction<R>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+        f: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError>;
 }

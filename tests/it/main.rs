@@ -31,6 +31,7 @@ mod drift;
 mod invalid_fixtures;
 mod local_runtime;
 mod manager_crash;
+mod manager_dynamo;
 mod manager_random;
 mod pattern_conformance;
 mod pattern_props;

@@ -3,20 +3,27 @@
 //! reference model (a full scan over plain maps, conditions evaluated as booleans, no store,
 //! no patterns). Over 10,000 delivery orders the trigger sequences must be identical, with no
 //! trigger id emitted twice: 0 double and 0 missed triggers.
+//!
+//! The same test runs on the DynamoDB store against moto server, scaled down to the first
+//! [`DYNAMO_STREAMS`] streams with [`DYNAMO_ORDERS_PER_STREAM`] orders each (a fresh table per
+//! order; moto answers a call in milliseconds, and every event takes about 15 of them).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use dpc::events::StatusChangeEvent;
 use dpc::manager::Manager;
 use dpc::manager::memory::MemoryStore;
-use dpc::manager::store::Millis;
+use dpc::manager::store::{Millis, Store};
 
+use crate::common::dynamo::Dynamo;
 use crate::common::manager::{Rng, registration, status_event, upstream};
 
 const ACCOUNT: &str = "111111111111";
 const MINUTE: Millis = 60_000;
 const STREAMS: u64 = 200;
 const ORDERS_PER_STREAM: u64 = 50;
+const DYNAMO_STREAMS: u64 = 6;
+const DYNAMO_ORDERS_PER_STREAM: u64 = 2;
 
 /// The dependents, as YAML for the manager and as plain data for the model.
 struct Dependent {
@@ -269,17 +276,31 @@ fn fired_by_manager(t: &dpc::events::TriggerEvent) -> Fired {
     (t.detail.target.pipeline.clone(), used)
 }
 
-#[test]
-fn ten_thousand_delivery_orders_give_no_double_and_no_missed_trigger() {
+/// What a run of delivery orders found.
+#[derive(Debug, Default)]
+struct Totals {
+    orders: u64,
+    expected: usize,
+    doubles: usize,
+    missed: usize,
+}
+
+/// Delivers `orders_per_stream` orders of each of the first `streams` streams through a
+/// manager on a fresh store from `store`, checking every order against the model.
+fn delivery_orders<S: Store>(
+    streams: u64,
+    orders_per_stream: u64,
+    mut store: impl FnMut() -> S,
+) -> Totals {
     let deps = dependents();
     let regs: Vec<_> = deps.iter().map(|d| registration(&d.yaml)).collect();
-    let (mut orders, mut expected_total, mut doubles, mut missed) = (0u64, 0usize, 0usize, 0usize);
-    for seed in 0..STREAMS {
+    let mut totals = Totals::default();
+    for seed in 0..streams {
         let mut rng = Rng::new(seed + 1);
         let events = stream(&mut rng);
-        for order in 0..ORDERS_PER_STREAM {
+        for order in 0..orders_per_stream {
             let delivered = deliveries(&mut rng, &events);
-            let mut manager = Manager::new(MemoryStore::new());
+            let mut manager = Manager::new(store());
             for r in &regs {
                 manager.register(r, 0).expect("register");
             }
@@ -302,21 +323,48 @@ fn ten_thousand_delivery_orders_give_no_double_and_no_missed_trigger() {
                 .map(|t| t.trigger_id)
                 .collect();
             let unique: HashSet<&String> = ids.iter().collect();
-            doubles += ids.len() - unique.len() + got.len().saturating_sub(want.len());
-            missed += want.iter().filter(|w| !got.contains(w)).count();
+            totals.doubles += ids.len() - unique.len() + got.len().saturating_sub(want.len());
+            totals.missed += want.iter().filter(|w| !got.contains(w)).count();
             assert_eq!(got, want, "stream {seed}, order {order}: manager vs model");
             assert_eq!(ids.len(), got.len());
-            expected_total += want.len();
-            orders += 1;
+            totals.expected += want.len();
+            totals.orders += 1;
         }
     }
     eprintln!(
-        "{orders} delivery orders, {expected_total} triggers expected: {doubles} double, {missed} missed"
+        "{} delivery orders, {} triggers expected: {} double, {} missed",
+        totals.orders, totals.expected, totals.doubles, totals.missed
     );
-    assert_eq!(orders, 10_000);
-    assert_eq!((doubles, missed), (0, 0));
+    totals
+}
+
+#[test]
+fn ten_thousand_delivery_orders_give_no_double_and_no_missed_trigger() {
+    let totals = delivery_orders(STREAMS, ORDERS_PER_STREAM, MemoryStore::new);
+    assert_eq!(totals.orders, 10_000);
+    assert_eq!((totals.doubles, totals.missed), (0, 0));
     assert!(
-        expected_total > 10_000,
-        "the streams must actually trigger ({expected_total})"
+        totals.expected > 10_000,
+        "the streams must actually trigger ({})",
+        totals.expected
+    );
+}
+
+#[test]
+fn delivery_orders_on_dynamodb_give_no_double_and_no_missed_trigger() {
+    let dynamo = Dynamo::start();
+    let _runtime = dynamo.enter();
+    let started = std::time::Instant::now();
+    let totals = delivery_orders(DYNAMO_STREAMS, DYNAMO_ORDERS_PER_STREAM, || dynamo.store());
+    eprintln!(
+        "on DynamoDB (moto): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(totals.orders, DYNAMO_STREAMS * DYNAMO_ORDERS_PER_STREAM);
+    assert_eq!((totals.doubles, totals.missed), (0, 0));
+    assert!(
+        totals.expected >= totals.orders as usize,
+        "the streams must actually trigger ({})",
+        totals.expected
     );
 }

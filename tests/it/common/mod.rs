@@ -2,6 +2,7 @@
 //! binary, and the modules below. `manager.rs`, `moto.rs` and `shared.rs` depend on nothing
 //! here, so the benches include them with `#[path]`.
 
+pub mod dynamo;
 pub mod manager;
 pub mod moto;
 pub mod shared;
