@@ -127,7 +127,10 @@ fn render(trail: &Trail) -> String {
         } else {
             format!("  ({})", r.cause)
         };
-        text.push_str(&format!("  {}  {:kind$}  {}{cause}\n", r.at, r.kind, r.change));
+        text.push_str(&format!(
+            "  {}  {:kind$}  {}{cause}\n",
+            r.at, r.kind, r.change
+        ));
     }
     text
 }

@@ -168,9 +168,16 @@ fn history_reads_the_trail_a_scenario_left() {
     assert_eq!(kinds.first(), Some(&"REGISTERED"), "{kinds:?}");
     assert!(kinds.contains(&"TRIGGER"), "{kinds:?}");
     let human = dpc(["history", "--store", db, "pipeline-x"]).run().stdout();
-    assert!(human.starts_with("333333333333/eu-west-1/pipeline-x\n"), "{human}");
+    assert!(
+        human.starts_with("333333333333/eu-west-1/pipeline-x\n"),
+        "{human}"
+    );
     assert!(human.contains("WAITING -> TRIGGERED"), "{human}");
     let missing = dpc(["history", "--store", db, "nope"]).run();
     missing.assert_code(1);
-    assert!(missing.stderr().contains("no registered pipeline is named `nope`"));
+    assert!(
+        missing
+            .stderr()
+            .contains("no registered pipeline is named `nope`")
+    );
 }
