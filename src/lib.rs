@@ -19,6 +19,8 @@ pub mod cron;
 pub mod deploy;
 pub mod diag;
 pub mod events;
+#[allow(clippy::print_stdout, clippy::disallowed_methods)]
+pub mod lambda;
 pub mod local;
 pub mod manager;
 pub mod pattern;

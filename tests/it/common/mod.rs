@@ -3,6 +3,7 @@
 //! here, so the benches include them with `#[path]`.
 
 pub mod dynamo;
+pub mod lambda;
 pub mod manager;
 pub mod moto;
 pub mod shared;
