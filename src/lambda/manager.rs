@@ -4,11 +4,13 @@
 //! manager decided (its outbox) on the central bus; produces the `batchItemFailures` answer
 //! and one JSON log line per event.
 //!
-//! Order and failures: the queue has one message group, so records arrive in order. At the
-//! first record that fails (the store failed, or the bus refused an event), that record and
-//! every later one are reported as failures, so SQS gives them back in the same order. One
+//! Order and failures: the queue has one message group, so records arrive in order. From the
+//! first record that fails on, every record is reported as a failure, so SQS gives them back
+//! in the same order. A record the store failed on is not recorded, so nothing after it is
+//! processed; a record whose outbox the bus refused is recorded, so processing goes on (the
+//! reports only keep messages coming back to send the outbox again, as duplicates). One
 //! exception keeps a poison message from dragging the messages behind it into the
-//! dead-letter queue: a record that fails on its last receive
+//! dead-letter queue: a record the store fails on at its last receive
 //! ([`central_stack::MAX_RECEIVES`]) is given up (reported, so SQS moves it to the DLQ) and the
 //! records after it go on. A body that is not an event the manager tracks is not a failure:
 //! it is logged as `IGNORED` and deleted.
@@ -133,6 +135,12 @@ fn entry(
     Ok(entry.build())
 }
 
+/// The message the reconciler sends when it finds the outbox not empty: the invocation it
+/// causes sends the outbox first (after a bus outage longer than the messages' retries, no
+/// other message may come for a while).
+pub const NUDGE_SOURCE: &str = "dpc.reconciler";
+pub const NUDGE_DETAIL_TYPE: &str = "dpc Outbox Waiting";
+
 /// Reads a record body: the event, or why the manager does not track it.
 pub enum Parsed {
     Status(Box<StatusChangeEvent>),
@@ -179,6 +187,9 @@ pub fn parse(body: &str) -> Parsed {
                 Err(e) => Parsed::Ignored(format!("malformed refresh event: {e}")),
             }
         }
+        (NUDGE_SOURCE, NUDGE_DETAIL_TYPE) => {
+            Parsed::Ignored("the reconciler's reminder of an unsent outbox".into())
+        }
         _ => Parsed::Ignored(format!(
             "not a status or refresh event (source `{source}`, detail-type `{kind}`)"
         )),
@@ -193,8 +204,21 @@ pub struct BatchReport {
     pub lines: Vec<Value>,
 }
 
+/// How one record went wrong.
+enum Failed {
+    /// The store failed: the event is not recorded.
+    Store(String),
+    /// The event is recorded, but the bus refused (some of) the outbox.
+    Bus,
+}
+
 /// Handles one SQS batch. `now` reads the clock (called once per record); `on_line` sees
 /// each record's log line as soon as the record is done.
+///
+/// A record the store failed on stops the batch there (FIFO: nothing may overtake it), unless
+/// it is on its last receive. A refused outbox does not stop processing (what is decided is
+/// committed, in order), but from that record on the records are reported as failures, so
+/// that messages come back and their (duplicate) delivery sends the outbox again.
 pub async fn handle_batch<S: Store, B: Bus>(
     manager: &mut Manager<S>,
     bus: &B,
@@ -204,26 +228,42 @@ pub async fn handle_batch<S: Store, B: Bus>(
 ) -> BatchReport {
     let mut report = BatchReport::default();
     // What an earlier invocation committed but could not send goes first.
-    let leftover = flush(manager, bus).await;
-    let mut failing: Option<String> = leftover.err().map(|e| format!("earlier outbox: {e}"));
+    let mut unsent = flush(manager, bus).await.is_err();
+    let mut stopped: Option<String> = None;
+    let mut reporting = false;
     for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
-        if let Some(why) = &failing {
+        if let Some(why) = &stopped {
             let line = json!({"messageId": id, "disposition": "NOT_PROCESSED", "reason": why});
             on_line(&line);
             report.lines.push(line);
             report.response.batch_item_failures.push(failure(&id));
             continue;
         }
-        let (line, result) = handle_record(manager, bus, record, now()).await;
+        let (mut line, result) = handle_record(manager, bus, record, now(), &mut unsent).await;
+        let failed = match result {
+            Ok(()) => false,
+            Err(Failed::Bus) => {
+                reporting = true;
+                true
+            }
+            // On its last receive it goes to the dead-letter queue now; the rest need not
+            // wait for it.
+            Err(Failed::Store(_)) if receives(record) >= central_stack::MAX_RECEIVES => {
+                line["givenUp"] = json!(true);
+                true
+            }
+            Err(Failed::Store(why)) => {
+                reporting = true;
+                stopped = Some(format!("an earlier record ({id}) failed: {why}"));
+                true
+            }
+        };
+        if failed || reporting {
+            report.response.batch_item_failures.push(failure(&id));
+        }
         on_line(&line);
         report.lines.push(line);
-        if let Err(why) = result {
-            report.response.batch_item_failures.push(failure(&id));
-            if receives(record) < central_stack::MAX_RECEIVES {
-                failing = Some(format!("an earlier record ({id}) failed: {why}"));
-            }
-        }
     }
     report
 }
@@ -243,13 +283,15 @@ fn receives(record: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-/// One record: handled in one transaction, then the outbox put on the bus.
+/// One record: handled in one transaction, then the outbox put on the bus when the record
+/// added to it or something was left unsent (`unsent`, updated).
 async fn handle_record<S: Store, B: Bus>(
     manager: &mut Manager<S>,
     bus: &B,
     record: &SqsMessage,
     now: Millis,
-) -> (Value, Result<(), String>) {
+    unsent: &mut bool,
+) -> (Value, Result<(), Failed>) {
     let id = record.message_id.clone().unwrap_or_default();
     let body = record.body.as_deref().unwrap_or_default();
     let mut line = json!({"messageId": id, "receives": receives(record)});
@@ -277,10 +319,7 @@ async fn handle_record<S: Store, B: Bus>(
             let why = e.to_string();
             line["disposition"] = json!("FAILED");
             line["error"] = json!(why);
-            if receives(record) >= central_stack::MAX_RECEIVES {
-                line["givenUp"] = json!(true);
-            }
-            return (line, Err(why));
+            return (line, Err(Failed::Store(why)));
         }
     };
     match &outcome.disposition {
@@ -309,14 +348,19 @@ async fn handle_record<S: Store, B: Bus>(
     if !outcome.late.is_empty() {
         line["late"] = json!(outcome.late);
     }
+    if outcome.triggers.is_empty() && outcome.refreshes.is_empty() && !*unsent {
+        return (line, Ok(()));
+    }
     match flush(manager, bus).await {
         Ok(sent) => {
+            *unsent = false;
             line["sent"] = json!(sent);
             (line, Ok(()))
         }
         Err(why) => {
+            *unsent = true;
             line["error"] = json!(why);
-            (line, Err(why))
+            (line, Err(Failed::Bus))
         }
     }
 }
@@ -587,6 +631,8 @@ trigger:
         ]);
         let r = run(handle_batch(&mut m, &bus, &first, &now, &mut |_| {}));
         assert_eq!(failed(&r), ["2", "3"]);
+        // Recorded all the same: only the sending waits.
+        assert_eq!(r.lines[2]["disposition"], "RECORDED");
         *bus.down.lock().expect("lock") = false;
         let retry = batch(vec![
             record("2", status("222222222222", "b", "r1"), 2),

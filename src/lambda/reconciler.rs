@@ -17,6 +17,10 @@
 //! reconciler that was down catches up from where it stopped instead of from a fixed window.
 //! Not found: the redrive of an execution that started before the watermark (the live event
 //! still brings it).
+//!
+//! The pass also looks at the manager's outbox: when triggers are waiting there (the bus
+//! refused them for longer than their messages were retried), it sends the manager a message
+//! ([`super::manager::NUDGE_SOURCE`]), whose invocation sends the outbox first.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +33,7 @@ use crate::events::{self, ExecutionStatusChange, StatusChangeEvent};
 use crate::manager::Manager;
 use crate::manager::registry::{PipelineId, Upstream};
 use crate::manager::runlog::{self, Run};
-use crate::manager::store::{Millis, Store, StoreError};
+use crate::manager::store::{Millis, OutboxItem, Store, StoreError};
 use crate::manager::time::format_time;
 
 /// How far before the watermark a pass looks.
@@ -299,7 +303,38 @@ pub async fn reconcile<S: Store, W: Watermarks>(
             }
         }
     }
+    // Triggers decided but not sent (the bus refused them longer than their messages were
+    // retried): a message makes the manager send them.
+    match manager.outbox() {
+        Ok(items) if !items.is_empty() => {
+            if let Err(e) = nudge(reach, &items, now).await {
+                failures
+                    .push(json!({"error": format!("reminding the manager of its outbox: {e}")}));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => failures.push(json!({"error": format!("reading the outbox: {e}")})),
+    }
     json!({"stateMachines": machines, "sent": sent, "failures": failures})
+}
+
+async fn nudge(reach: &Reach, items: &[OutboxItem], now: Millis) -> Result<(), String> {
+    let body = json!({
+        "source": super::manager::NUDGE_SOURCE,
+        "detail-type": super::manager::NUDGE_DETAIL_TYPE,
+        "detail": {"waiting": items.len(), "oldest": items.first().map(|i| &i.id)},
+    });
+    reach
+        .sqs
+        .send_message()
+        .queue_url(&reach.queue_url)
+        .message_body(body.to_string())
+        .message_group_id(central_stack::MESSAGE_GROUP)
+        .message_deduplication_id(format!("outbox-{now}"))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("SendMessage: {}", crate::aws::describe(&e)))
 }
 
 async fn machine<S: Store, W: Watermarks>(
