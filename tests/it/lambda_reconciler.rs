@@ -3,7 +3,8 @@
 //! through STS AssumeRole of `dpc-reconciler-read`; a status whose event was never delivered
 //! is found, sent to the manager's FIFO queue and turns into the trigger; one that was
 //! delivered is not sent again; a second pass sends nothing; an upstream that cannot be read
-//! is reported without stopping the others.
+//! is reported without stopping the others. And a trigger the bus refused beyond its
+//! message's retries goes out after the reconciler's reminder.
 //!
 //! Played by the harness (`common::lambda`), because moto cannot: the schedule that invokes
 //! the reconciler (moto fires no schedules), the Lambda Runtime API and execution environment
@@ -188,4 +189,78 @@ async fn the_reconciler_finds_a_status_never_delivered() {
     let second = pass(&mut reconciler);
     assert_eq!(second["sent"], 0, "{second:#}");
     assert!(mapping.receive().await.is_empty());
+}
+
+/// A trigger the bus refused for longer than its message was retried stays in the outbox
+/// (its message, already recorded, went to the dead-letter queue); the reconciler's next pass
+/// reminds the manager, which sends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_the_bus_refused_is_sent_after_the_reconcilers_reminder() {
+    let central = Central::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = case_study_template(dir.path(), "pipeline-x");
+    register(
+        &central,
+        &registration_request(&template, "Create", "333333333333", "")["ResourceProperties"],
+    );
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let status = crate::common::lambda::status_event;
+    central
+        .put(&[
+            status(
+                "111111111111",
+                "listings",
+                "l-1",
+                "SUCCEEDED",
+                t - 60_000,
+                Some(t - 1_000),
+            ),
+            status(
+                "222222222222",
+                "searches",
+                "s-1",
+                "SUCCEEDED",
+                t - 50_000,
+                Some(t - 500),
+            ),
+        ])
+        .await;
+    // The bus is not there (a broken deployment): every PutEvents fails.
+    let mut env = central.env();
+    for (k, v) in &mut env {
+        if k == "DPC_CENTRAL_BUS_ARN" {
+            *v = format!("arn:aws:events:eu-west-1:{CASE_STUDY_CENTRAL}:event-bus/gone");
+        }
+    }
+    let mut manager =
+        crate::common::lambda::Function::start_in("dpc-manager", env, CASE_STUDY_CENTRAL);
+    let mapping = central.mapping().await;
+    mapping.drain(&mut manager, 10).await;
+    let dead = central.take(&central.dlq_url).await;
+    assert_eq!(
+        dead.len(),
+        1,
+        "searches' message, recorded but its trigger unsent: {dead:#?}"
+    );
+    let waiting =
+        tokio::task::block_in_place(|| Manager::new(central.store()).outbox().expect("outbox"));
+    assert_eq!(waiting.len(), 1);
+    assert!(central.triggers().await.is_empty());
+
+    // Repaired; nothing else arrives, but the reconciler's pass reminds the manager.
+    drop(manager);
+    let mut manager = central.function("dpc-manager");
+    let mut reconciler = central.function("dpc-reconciler");
+    let summary = pass(&mut reconciler);
+    let polls = mapping.drain(&mut manager, 10).await;
+    assert_eq!(polls.len(), 1, "{summary:#}\n{polls:#?}");
+    let triggers = central.triggers().await;
+    assert_eq!(triggers.len(), 1, "{triggers:#?}");
+    assert_eq!(triggers[0]["detail"]["triggerId"], waiting[0].id.as_str());
+    let waiting =
+        tokio::task::block_in_place(|| Manager::new(central.store()).outbox().expect("outbox"));
+    assert!(waiting.is_empty());
 }
