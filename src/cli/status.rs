@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::central::{CentralArgs, with_manager};
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
+use crate::manager::lifecycle::{Phase, RunRef};
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::store::Store;
 use crate::manager::time::{format_time, parse_time};
@@ -80,6 +81,15 @@ fn collect<S: Store>(
         .collect())
 }
 
+fn arrived(run: &RunRef, note: &str) -> String {
+    format!(
+        "ARRIVED  {} {} at {}{note}",
+        run.status,
+        run.id,
+        format_time(run.time)
+    )
+}
+
 fn table(rows: &[PipelineStatus]) -> String {
     let ids: Vec<String> = rows.iter().map(|r| r.pipeline.key()).collect();
     let width = ids
@@ -95,15 +105,19 @@ fn table(rows: &[PipelineStatus]) -> String {
             _ => "-".to_string(),
         };
         out.push_str(&format!("{id:width$}  {:9}  {last}\n", row.phase.as_str()));
+        // While the run it started is pending, a leaf shows the run that fired it.
+        let pending = matches!(row.phase, Phase::Triggered | Phase::Running);
         for leaf in &row.leaves {
-            let state = match &leaf.arrived {
-                Some(run) => format!(
-                    "ARRIVED  {} {} at {}",
-                    run.status,
-                    run.id,
-                    format_time(run.time)
-                ),
-                None => "WAITING".to_string(),
+            let fired = row
+                .fired
+                .iter()
+                .find(|f| f.label == leaf.label)
+                .and_then(|f| f.arrived.as_ref())
+                .filter(|_| pending && leaf.arrived.is_none());
+            let state = match (&leaf.arrived, fired) {
+                (Some(run), _) => arrived(run, ""),
+                (None, Some(run)) => arrived(run, "  (fired the last trigger)"),
+                (None, None) => "WAITING".to_string(),
             };
             out.push_str(&format!(
                 "  {:width$}{state}\n",

@@ -89,6 +89,9 @@ pub struct DependentState {
     pub reset: Option<Bound>,
     pub last_trigger_id: Option<String>,
     pub last_trigger_at: Option<Millis>,
+    /// The leaves as they stood when the last trigger fired (what it was fired by).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fired: Vec<LeafState>,
     pub updated_at: Millis,
 }
 
@@ -100,6 +103,7 @@ impl DependentState {
             reset: None,
             last_trigger_id: None,
             last_trigger_at: None,
+            fired: Vec::new(),
             updated_at: now,
         }
     }

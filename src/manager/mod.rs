@@ -92,6 +92,8 @@ pub struct PipelineStatus {
     pub leaves: Vec<LeafState>,
     pub last_trigger_id: Option<String>,
     pub last_trigger_at: Option<String>,
+    /// The leaves that fired the last trigger, with their runs.
+    pub fired: Vec<LeafState>,
 }
 
 /// The trigger manager over a store.
@@ -259,6 +261,7 @@ fn status_of(tx: &dyn Tx, p: &Prepared, now: Millis) -> Result<PipelineStatus, S
         leaves: decision::leaf_states(&p.reg, &results),
         last_trigger_id: state.last_trigger_id,
         last_trigger_at: state.last_trigger_at.map(format_time),
+        fired: state.fired,
     })
 }
 
@@ -478,6 +481,7 @@ fn fire(
         }
     }
     state.phase = Phase::Triggered;
+    state.fired = state.leaves.clone();
     state.leaves.iter_mut().for_each(|l| l.arrived = None);
     state.reset = Some(Bound {
         at: reset,
