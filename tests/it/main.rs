@@ -16,6 +16,7 @@ mod asl;
 mod aws_deploy;
 mod aws_setup_central_account;
 mod aws_setup_user_account;
+mod central_e2e;
 mod cli_local;
 mod cli_local_report;
 mod cli_local_run;

@@ -276,6 +276,8 @@ pub struct Function {
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
     next_id: u64,
+    /// The executable started as `bootstrap`.
+    binary: std::path::PathBuf,
 }
 
 impl Function {
@@ -287,6 +289,17 @@ impl Function {
 
     /// [`Function::start`] for a function of `account`.
     pub fn start_in(handler: &str, env: Vec<(String, String)>, account: &str) -> Function {
+        Function::start_binary(bootstrap(), handler, env, account)
+    }
+
+    /// [`Function::start_in`] with another executable as `bootstrap` (the one a deployed
+    /// function's zip holds).
+    pub fn start_binary(
+        binary: std::path::PathBuf,
+        handler: &str,
+        env: Vec<(String, String)>,
+        account: &str,
+    ) -> Function {
         let shared = Arc::new(Shared::default());
         let arn = format!("arn:aws:lambda:eu-west-1:{account}:function:{handler}");
         let port = runtime_api(Arc::clone(&shared), arn.clone());
@@ -302,13 +315,14 @@ impl Function {
             stdout: Arc::default(),
             stderr: Arc::default(),
             next_id: 0,
+            binary,
         };
         f.spawn();
         f
     }
 
     fn spawn(&mut self) {
-        let mut command = Command::new(bootstrap());
+        let mut command = Command::new(&self.binary);
         command
             .env_remove("AWS_PROFILE")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -1,0 +1,766 @@
+//! The central account end to end on moto server, through README's commands: `dpc
+//! setup-central-account` (the functions packaged from a real dpc binary), `dpc
+//! setup-user-account` for the case study's three accounts, `dpc deploy` of the case study;
+//! then listings' and searches' status events, as Step Functions emits them, put on the
+//! central bus — in the "wrong" order and each twice — must give exactly one pipeline-x
+//! trigger on account C's `dpc-pipelines` bus, matching its deployed TriggerRule, and none for
+//! the fallback; `dpc status --central` and `dpc history --central` read the outcome; `dpc
+//! destroy` of pipeline-x deregisters it.
+//!
+//! Played by the harness (`common::lambda`), only where moto cannot play AWS:
+//! - Lambda: moto runs no function (it would need Docker). The harness downloads each
+//!   function's deployed zip from the code bucket, unzips the `bootstrap` and runs it against
+//!   its own Runtime API on 127.0.0.1, with the environment and role of the deployed function
+//!   configuration.
+//! - The manager's SQS event source mapping, which moto does not run: receive up to 10,
+//!   invoke, delete the successes, release the failures.
+//! - CloudFormation's calls to the `Custom::DpcRegistration` service token: moto's
+//!   CloudFormation calls only a same-account function, in Docker. The accounts are set up
+//!   with `--no-registration`, and for each deployed pipeline stack the harness sends the
+//!   request CloudFormation would send — the Registration resource's properties read from the
+//!   deployed template and resolved from the stack's parameters, pseudo parameters and
+//!   physical ids — to the registration function's ARN; on destroy, the Delete.
+//! - The `account` of a forwarded event: moto's bus-to-bus hop re-puts the event in the target
+//!   account under that account's id, where EventBridge keeps the sender's. So the events the
+//!   deployed forwarding rule selects on the central bus are also copied to a probe queue, and
+//!   each is put again, by the central account, on a replica bus there carrying the deployed
+//!   TriggerRule patterns of account C: so moto's EventBridge (not dpc's engine) matches them
+//!   against the event as it reaches account C, the sender's account included. moto's hop
+//!   itself is checked by a probe on account C's bus.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::lambda::{EventSourceMapping, Function, ResponseUrl, status_event};
+use crate::common::moto::{self, Moto};
+
+const CENTRAL: &str = "999999999999";
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const C: &str = "333333333333";
+const REGION: &str = "eu-west-1";
+
+/// The case study with the central account reachable as dpc.yaml says.
+fn project(dir: &Path) -> PathBuf {
+    let tree = dir.join("case-study");
+    copy_tree(Path::new("examples/case-study"), &tree);
+    let config = std::fs::read_to_string(tree.join("dpc.yaml")).expect("dpc.yaml");
+    let config = config.replace(
+        "accounts:\n",
+        &format!("accounts:\n  \"{CENTRAL}\": {{ roleArn: \"arn:aws:iam::{CENTRAL}:role/dpc-deploy\" }}\n"),
+    );
+    std::fs::write(tree.join("dpc.yaml"), config).expect("dpc.yaml");
+    tree
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The dpc under test without its debug information: the debug build is over Lambda's
+/// 250 MB limit, which `setup-central-account` enforces.
+fn stripped_dpc(dir: &Path) -> PathBuf {
+    let out = dir.join("dpc-bootstrap");
+    let status = std::process::Command::new("objcopy")
+        .arg("--strip-debug")
+        .arg(env!("CARGO_BIN_EXE_dpc"))
+        .arg(&out)
+        .status()
+        .expect("objcopy (binutils) is needed to strip the debug build");
+    assert!(status.success(), "objcopy --strip-debug failed");
+    out
+}
+
+/// A deployed function as Lambda would run it: its bootstrap, environment and role.
+struct Deployed {
+    arn: String,
+    env: Vec<(String, String)>,
+}
+
+async fn deployed(moto: &Moto, sdk: &aws_config::SdkConfig, name: &str) -> Deployed {
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let config = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("function {name}: {e:?}"));
+    assert_eq!(config.handler(), Some(name));
+    let role = config.role().unwrap_or_default().to_string();
+    let creds = aws_sdk_sts::Client::new(&moto.sdk().await)
+        .assume_role()
+        .role_arn(&role)
+        .role_session_name(name)
+        .send()
+        .await
+        .expect("the function's role");
+    let c = creds.credentials().expect("credentials");
+    let mut env: Vec<(String, String)> = moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend([
+        ("AWS_ACCESS_KEY_ID".into(), c.access_key_id().to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            c.secret_access_key().to_string(),
+        ),
+        ("AWS_SESSION_TOKEN".into(), c.session_token().to_string()),
+    ]);
+    let vars = config.environment().and_then(|e| e.variables());
+    env.extend(
+        vars.into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    Deployed {
+        arn: config.function_arn().unwrap_or_default().to_string(),
+        env,
+    }
+}
+
+/// The `bootstrap` of the zip the functions were deployed with (all three share it).
+async fn deployed_bootstrap(sdk: &aws_config::SdkConfig, dir: &Path) -> PathBuf {
+    let stack = stack(sdk, "dpc-central").await;
+    let bucket = &stack.parameters["CodeBucket"];
+    let key = &stack.parameters["CodeKey"];
+    let s3 = dpc::aws::s3(sdk);
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("the code zip");
+    let bytes = object.body.collect().await.expect("body").into_bytes();
+    let zip = dir.join("code.zip");
+    std::fs::write(&zip, &bytes).expect("zip");
+    let out = dir.join("code");
+    let unzip = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2]); print(oct(z.getinfo('bootstrap').external_attr >> 16))",
+        ])
+        .arg(&zip)
+        .arg(&out)
+        .output()
+        .expect("python3");
+    assert!(unzip.status.success(), "{unzip:?}");
+    assert_eq!(String::from_utf8_lossy(&unzip.stdout).trim(), "0o100755");
+    let bootstrap = out.join("bootstrap");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    bootstrap
+}
+
+/// What a deployed stack resolves references with.
+struct Stack {
+    id: String,
+    parameters: BTreeMap<String, String>,
+    physical: BTreeMap<String, String>,
+    template: Value,
+}
+
+async fn stack(sdk: &aws_config::SdkConfig, name: &str) -> Stack {
+    let cfn = aws_sdk_cloudformation::Client::new(sdk);
+    let described = cfn
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("stack {name}: {e:?}"));
+    let s = described.stacks().first().expect("the stack");
+    let parameters = s
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.parameter_value()?.to_string(),
+            ))
+        })
+        .collect();
+    let resources = cfn
+        .describe_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
+        .expect("resources");
+    let physical = resources
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_string(),
+                r.physical_resource_id()?.to_string(),
+            ))
+        })
+        .collect();
+    let template = serde_json::from_str(&moto::template_body(sdk, name).await).expect("template");
+    Stack {
+        id: s.stack_id().unwrap_or_default().to_string(),
+        parameters,
+        physical,
+        template,
+    }
+}
+
+impl Stack {
+    fn reference(&self, account: &str, name: &str) -> String {
+        match name {
+            "AWS::AccountId" => account.to_string(),
+            "AWS::Region" => REGION.to_string(),
+            "AWS::Partition" => "aws".to_string(),
+            "AWS::StackId" => self.id.clone(),
+            _ => self
+                .parameters
+                .get(name)
+                .or_else(|| self.physical.get(name))
+                .unwrap_or_else(|| panic!("cannot resolve Ref {name}"))
+                .clone(),
+        }
+    }
+
+    /// `value` with `Ref` and `Fn::Sub` resolved, as CloudFormation hands properties over.
+    fn resolve(&self, account: &str, value: &Value) -> Value {
+        match value {
+            Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+                json!(self.reference(account, map["Ref"].as_str().unwrap_or_default()))
+            }
+            Value::Object(map) if map.len() == 1 && map.contains_key("Fn::Sub") => {
+                let mut text = map["Fn::Sub"].as_str().expect("Fn::Sub text").to_string();
+                while let Some(start) = text.find("${") {
+                    let end = start + text[start..].find('}').expect("closing brace");
+                    let name = text[start + 2..end].to_string();
+                    text.replace_range(start..=end, &self.reference(account, &name));
+                }
+                json!(text)
+            }
+            Value::Object(map) => {
+                assert!(
+                    !map.keys().any(|k| k.starts_with("Fn::")),
+                    "unexpected intrinsic in registration properties: {value}"
+                );
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), self.resolve(account, v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.resolve(account, v)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// CloudFormation's request to the registration service for a pipeline stack.
+fn registration_request(
+    stack: &Stack,
+    account: &str,
+    kind: &str,
+    token: &str,
+    response_url: &str,
+    physical_id: Option<&str>,
+) -> Value {
+    let resource = &stack.template["Resources"]["Registration"];
+    assert_eq!(resource["Type"], "Custom::DpcRegistration");
+    let mut properties = stack.resolve(account, &resource["Properties"]);
+    // As with registration on: the token is the central registration function.
+    properties["ServiceToken"] = json!(token);
+    let mut request = json!({
+        "RequestType": kind,
+        "ServiceToken": token,
+        "ResponseURL": response_url,
+        "StackId": stack.id,
+        "RequestId": format!("{kind}-{}", stack.id.len()),
+        "LogicalResourceId": "Registration",
+        "ResourceType": "Custom::DpcRegistration",
+        "ResourceProperties": properties,
+    });
+    if let Some(id) = physical_id {
+        request["PhysicalResourceId"] = json!(id);
+    }
+    request
+}
+
+/// Sends the request and returns CloudFormation's view of the answer.
+fn play_cloudformation(registration: &mut Function, urls: &ResponseUrl, request: &Value) -> Value {
+    let before = urls.responses().len();
+    let outcome = tokio::task::block_in_place(|| registration.invoke(request));
+    assert!(
+        matches!(outcome, crate::common::lambda::Outcome::Response(_)),
+        "{outcome:?}\n{}",
+        registration.stderr()
+    );
+    let responses = urls.responses();
+    assert_eq!(responses.len(), before + 1, "one response per request");
+    let answer = responses[before].clone();
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    answer
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn");
+    (url, arn)
+}
+
+/// A rule on `bus` with `pattern` sending to a new queue; the queue's URL.
+async fn probe(sdk: &aws_config::SdkConfig, bus: &str, name: &str, pattern: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let (url, arn) = queue(&sqs, name).await;
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .expect("probe rule");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("probe")
+        .arn(arn)
+        .build()
+        .expect("target");
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("probe target");
+    url
+}
+
+/// Every message in a probe queue (read once, at the end).
+async fn take(sdk: &aws_config::SdkConfig, url: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .expect("receive");
+        if got.messages().is_empty() {
+            return out;
+        }
+        out.extend(
+            got.messages()
+                .iter()
+                .filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok()),
+        );
+    }
+}
+
+async fn rule_pattern(sdk: &aws_config::SdkConfig, bus: &str, name: &str) -> String {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .describe_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("rule {name}: {e:?}"))
+        .event_pattern()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The forwarding rule of the central bus whose target is `account`'s bus.
+async fn forwarding_pattern(sdk: &aws_config::SdkConfig, account: &str) -> String {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let rules = events
+        .list_rules()
+        .event_bus_name("dpc-central")
+        .send()
+        .await
+        .expect("rules");
+    for rule in rules.rules() {
+        let name = rule.name().unwrap_or_default();
+        let targets = events
+            .list_targets_by_rule()
+            .rule(name)
+            .event_bus_name("dpc-central")
+            .send()
+            .await
+            .expect("targets");
+        if targets.targets().iter().any(|t| {
+            t.arn()
+                .contains(&format!("{account}:event-bus/dpc-pipelines"))
+        }) {
+            return rule.event_pattern().unwrap_or_default().to_string();
+        }
+    }
+    panic!("no forwarding rule for {account}");
+}
+
+/// Whether moto's EventBridge matches `event`, as it reaches account C (with the sender's
+/// account), with the deployed `patterns`: each pattern becomes a rule on a replica bus in the
+/// sending account, where PutEvents gives the event that account. The names of the matching
+/// patterns.
+async fn matching(
+    sender: &aws_config::SdkConfig,
+    patterns: &[(&str, &str)],
+    event: &Value,
+) -> Vec<String> {
+    let events = aws_sdk_eventbridge::Client::new(sender);
+    let bus = "harness-replica";
+    events
+        .create_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .expect("bus");
+    let mut queues = Vec::new();
+    for (name, pattern) in patterns {
+        queues.push((
+            *name,
+            probe(sender, bus, &format!("replica-{name}"), pattern).await,
+        ));
+    }
+    put(sender, bus, event).await;
+    let mut out = Vec::new();
+    for (name, url) in queues {
+        if !take(sender, &url).await.is_empty() {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+async fn put(sdk: &aws_config::SdkConfig, bus: &str, e: &Value) {
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(e["source"].as_str().unwrap_or_default())
+        .detail_type(e["detail-type"].as_str().unwrap_or_default())
+        .detail(e["detail"].to_string())
+        .set_resources(e["resources"].as_array().map(|r| {
+            r.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        }))
+        .build();
+    let out = aws_sdk_eventbridge::Client::new(sdk)
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .expect("PutEvents");
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+}
+
+async fn put_on_central_bus(sdk: &aws_config::SdkConfig, events: &[Value]) {
+    for e in events {
+        put(sdk, "dpc-central", e).await;
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const PIPELINE_STACKS: [(&str, &str); 4] = [
+    (A, "dpc-listings"),
+    (B, "dpc-searches"),
+    (C, "dpc-pipeline-x"),
+    (C, "dpc-pipeline-x-fallback"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_study_triggers_across_accounts_through_the_central_account() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = project(dir.path());
+    let tree_arg = tree.to_str().expect("utf-8 path");
+    let bootstrap = stripped_dpc(dir.path());
+
+    // README's commands.
+    moto.dpc(["setup-central-account", "--config-dir", tree_arg, "--yes"])
+        .arg("--bootstrap")
+        .arg(&bootstrap)
+        .run()
+        .assert_code(0);
+    moto.dpc(["setup-user-account", "--config-dir", tree_arg])
+        .args(["--account", A, "--account", B, "--account", C])
+        .args(["--no-registration", "--yes"])
+        .run()
+        .assert_code(0);
+    moto.dpc(["deploy", tree_arg, "--yes"]).run().assert_code(0);
+
+    let central = moto.sdk_as(CENTRAL).await;
+    let code = deployed_bootstrap(&central, dir.path()).await;
+    assert_eq!(
+        std::fs::read(&code).expect("bootstrap"),
+        std::fs::read(&bootstrap).expect("binary"),
+        "the deployed zip holds the packaged binary"
+    );
+    let registration_fn = deployed(&moto, &central, "dpc-registration").await;
+    let manager_fn = deployed(&moto, &central, "dpc-manager").await;
+    let mut registration = Function::start_binary(
+        code.clone(),
+        "dpc-registration",
+        registration_fn.env.clone(),
+        CENTRAL,
+    );
+    let mut manager = Function::start_binary(code, "dpc-manager", manager_fn.env.clone(), CENTRAL);
+    let init = manager
+        .init_duration(Duration::from_secs(60))
+        .expect("the manager's bootstrap asks for work");
+
+    // CloudFormation creating each pipeline stack's Registration resource.
+    let urls = ResponseUrl::start();
+    let mut physical = BTreeMap::new();
+    for (account, name) in PIPELINE_STACKS {
+        let s = stack(&moto.sdk_as(account).await, name).await;
+        let request =
+            registration_request(&s, account, "Create", &registration_fn.arn, &urls.url, None);
+        let answer = play_cloudformation(&mut registration, &urls, &request);
+        physical.insert(
+            name,
+            (s, answer["PhysicalResourceId"].as_str().map(String::from)),
+        );
+    }
+    assert_eq!(
+        physical["dpc-pipeline-x"].1.as_deref(),
+        Some("333333333333/eu-west-1/pipeline-x")
+    );
+
+    // Probes: what reaches account C's bus (moto's hop), and what the forwarding rule selects
+    // on the central bus (with the account EventBridge keeps).
+    let c = moto.sdk_as(C).await;
+    let arrivals = probe(
+        &c,
+        "dpc-pipelines",
+        "harness-arrivals",
+        r#"{"source": ["dpc.trigger-manager"]}"#,
+    )
+    .await;
+    let forwarded = probe(
+        &central,
+        "dpc-central",
+        "harness-forwarded-to-c",
+        &forwarding_pattern(&central, C).await,
+    )
+    .await;
+    let x_pattern = rule_pattern(&c, "dpc-pipelines", "dpc-pipeline-x-trigger").await;
+    let fallback_pattern =
+        rule_pattern(&c, "dpc-pipelines", "dpc-pipeline-x-fallback-trigger").await;
+
+    // searches before listings, then both again: EventBridge is at-least-once and unordered.
+    let t = now();
+    let listings = status_event(
+        A,
+        "listings",
+        "l-1",
+        "SUCCEEDED",
+        t - 120_000,
+        Some(t - 60_000),
+    );
+    let searches = status_event(
+        B,
+        "searches",
+        "s-1",
+        "SUCCEEDED",
+        t - 90_000,
+        Some(t - 30_000),
+    );
+    put_on_central_bus(
+        &central,
+        &[searches.clone(), listings.clone(), searches, listings],
+    )
+    .await;
+    let queue_url = moto::parameter(&central, "/dpc/central/manager-queue-url").await;
+    let mapping = EventSourceMapping::new(aws_sdk_sqs::Client::new(&central), &queue_url).await;
+    let polls = mapping.drain(&mut manager, 10).await;
+    let received: usize = polls.iter().map(|p| p.received.len()).sum();
+    assert_eq!(received, 4, "{polls:#?}");
+    assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
+
+    // Exactly one trigger reaches account C's bus, for pipeline-x.
+    let arrived = take(&c, &arrivals).await;
+    let targets: Vec<&Value> = arrived.iter().map(|e| &e["detail"]["target"]).collect();
+    assert_eq!(
+        targets,
+        [&json!({"account": C, "region": REGION, "pipeline": "pipeline-x"})],
+        "{arrived:#?}\n{}",
+        manager.stdout().join("\n")
+    );
+    // As EventBridge delivers it, it matches the deployed TriggerRule, not the fallback's.
+    let selected = take(&central, &forwarded).await;
+    assert_eq!(selected.len(), 1, "{selected:#?}");
+    // moto's SQS target leaves `account` out of the event (its default template has none).
+    assert!(selected[0]["account"].is_null(), "{selected:#?}");
+    let matched = matching(
+        &central,
+        &[("pipeline-x", &x_pattern), ("fallback", &fallback_pattern)],
+        &selected[0],
+    )
+    .await;
+    assert_eq!(matched, ["pipeline-x"], "{x_pattern}\n{}", selected[0]);
+    assert_eq!(selected[0]["detail"], arrived[0]["detail"]);
+
+    // What each event cost, from the manager's log (one JSON line per event).
+    let lines: Vec<Value> = manager
+        .lines()
+        .into_iter()
+        .filter(|l| l.get("disposition").is_some())
+        .collect();
+    let dispositions: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["disposition"].as_str())
+        .collect();
+    assert_eq!(
+        dispositions,
+        ["RECORDED", "RECORDED", "DUPLICATE", "DUPLICATE"],
+        "{lines:#?}"
+    );
+    eprintln!(
+        "central e2e: init {init:?}; per event: {}",
+        serde_json::to_string(&lines).unwrap_or_default()
+    );
+
+    // dpc status --central: pipeline-x TRIGGERED, fired by both leaves.
+    let status = moto
+        .dpc([
+            "status",
+            "--central",
+            "--config-dir",
+            tree_arg,
+            "--output",
+            "json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let x = status
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["pipeline"]["name"] == "pipeline-x")
+        .expect("pipeline-x")
+        .clone();
+    assert_eq!(x["phase"], "TRIGGERED", "{x:#}");
+    let fired: Vec<&str> = x["fired"]
+        .as_array()
+        .expect("fired")
+        .iter()
+        .filter(|l| !l["arrived"].is_null())
+        .filter_map(|l| l["label"].as_str())
+        .collect();
+    assert_eq!(fired, ["listings", "searches"], "{x:#}");
+    let human = moto
+        .dpc([
+            "status",
+            "--central",
+            "--config-dir",
+            tree_arg,
+            "pipeline-x",
+        ])
+        .run()
+        .assert_code(0)
+        .stdout();
+    assert!(human.contains("pipeline-x  TRIGGERED"), "{human}");
+    assert_eq!(human.matches("ARRIVED").count(), 2, "{human}");
+    moto.dpc([
+        "history",
+        "pipeline-x",
+        "--central",
+        "--config-dir",
+        tree_arg,
+    ])
+    .run()
+    .assert_code(0)
+    .assert_stdout_contains("WAITING -> TRIGGERED");
+
+    // Destroying pipeline-x's stack deregisters it.
+    moto.dpc(["destroy", "--yes"])
+        .arg(tree.join("pipeline-x"))
+        .run()
+        .assert_code(0);
+    let (s, id) = &physical["dpc-pipeline-x"];
+    let delete = registration_request(
+        s,
+        C,
+        "Delete",
+        &registration_fn.arn,
+        &urls.url,
+        id.as_deref(),
+    );
+    play_cloudformation(&mut registration, &urls, &delete);
+    let status = moto
+        .dpc([
+            "status",
+            "--central",
+            "--config-dir",
+            tree_arg,
+            "--output",
+            "json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let names: Vec<&str> = status
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["pipeline"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["listings", "searches", "pipeline-x-fallback"],
+        "{status:#}"
+    );
+    moto.dpc([
+        "history",
+        "pipeline-x",
+        "--central",
+        "--config-dir",
+        tree_arg,
+    ])
+    .run()
+    .assert_code(1);
+}
