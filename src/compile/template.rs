@@ -9,6 +9,8 @@
 //! (`/dpc/account/…`); the central account and bus are parameters only when `dpc.yaml` does
 //! not name them.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::cfn::{get_att, reference, sub};
@@ -355,6 +357,18 @@ fn registration(
             .and_then(|t| t.schedule.as_ref())
             .and_then(|s| s.timezone.as_deref());
         properties["ScheduleTimezone"] = json!(s.timezone(tz));
+    }
+    if let Some(t) = trigger {
+        // The pattern keys data products by domain and name; the manager narrows by account.
+        let accounts: BTreeMap<String, &String> = t
+            .data_products
+            .iter()
+            .flat_map(|c| c.leaves())
+            .filter_map(|l| Some((format!("{}/{}", l.domain, l.name), l.account.as_ref()?)))
+            .collect();
+        if !accounts.is_empty() {
+            properties["ProductAccounts"] = json!(accounts);
+        }
     }
     if let Some(t) = trigger.filter(|t| t.has_dependencies()) {
         properties["Window"] = json!(window_text(&t.window));

@@ -231,6 +231,7 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         }
         None => (Vec::new(), None),
     };
+    let leaves = narrow_products(leaves, properties.get("ProductAccounts"))?;
     let schedule = match text("Schedule")?.filter(|s| !s.is_empty()) {
         Some(expression) => {
             let spec = ScheduleSpec {
@@ -315,6 +316,33 @@ fn window(text: &str) -> Result<WindowSpec, String> {
     Err(format!(
         "`Window` `{text}` is not `since-last-trigger`, `within <n>s` or `reset-at <cron> <zone>`"
     ))
+}
+
+/// Data product leaves that name their producing account (`ProductAccounts`: `domain/name` →
+/// account; the pattern keys products by domain and name only).
+fn narrow_products(mut leaves: Vec<Leaf>, accounts: Option<&Value>) -> Result<Vec<Leaf>, String> {
+    let accounts = match accounts {
+        None | Some(Value::Null) => return Ok(leaves),
+        Some(Value::Object(map)) => map,
+        Some(other) => return Err(format!("`ProductAccounts` must be a map, not {other}")),
+    };
+    for (label, account) in accounts {
+        let account = account
+            .as_str()
+            .ok_or_else(|| format!("`ProductAccounts` `{label}` is not an account id"))?;
+        let leaf = leaves
+            .iter_mut()
+            .find(|l| {
+                matches!(l.upstream, Upstream::Product { .. }) && l.upstream.label() == *label
+            })
+            .ok_or_else(|| {
+                format!("`ProductAccounts` names `{label}`, which the pattern does not test")
+            })?;
+        if let Upstream::Product { account: a, .. } = &mut leaf.upstream {
+            *a = Some(account.to_string());
+        }
+    }
+    Ok(leaves)
 }
 
 /// The leaves a trigger pattern tests: `detail.upstreams.<account>.<region>.<name>.status` and
@@ -480,6 +508,19 @@ mod tests {
         let keys: Vec<_> = leaves.iter().map(|l| l.upstream.key()).collect();
         assert_eq!(keys, ["p:raw/RD1", "x:1/r/a", "x:1/r/b"]);
         assert_eq!(leaves[1].statuses, ["FAILED", "SUCCEEDED"]);
+    }
+
+    #[test]
+    fn product_accounts_narrow_data_product_leaves() {
+        let p = json!({"detail": {"dataProducts": {"raw": {
+            "RD1": {"status": ["ARRIVED"]}, "RD2": {"status": ["ARRIVED"]}}}}});
+        let accounts = json!({"raw/RD1": "444444444444"});
+        let leaves = narrow_products(leaves_of(&p).expect("leaves"), Some(&accounts))
+            .expect("narrowed");
+        let keys: Vec<_> = leaves.iter().map(|l| l.upstream.read_key()).collect();
+        assert_eq!(keys, ["p:raw/RD1@444444444444", "p:raw/RD2"]);
+        let unknown = json!({"raw/RD9": "444444444444"});
+        assert!(narrow_products(leaves_of(&p).expect("leaves"), Some(&unknown)).is_err());
     }
 
     #[test]
