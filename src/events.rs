@@ -1,6 +1,6 @@
 //! The event contracts as typed values: the Step Functions status change that
-//! upstream accounts forward, the trigger event the manager broadcasts, and the data product
-//! refresh event. Their JSON Schemas (`dpc schema NAME`) are generated from these types.
+//! upstream accounts forward, the trigger event the manager broadcasts, the data product
+//! refresh event, and the step status event a FULL_EXECUTION state machine puts. Their JSON Schemas (`dpc schema NAME`) are generated from these types.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +19,10 @@ pub const TRIGGER_DETAIL_TYPE: &str = "dpc Pipeline Trigger";
 pub const REFRESH_SOURCE: &str = "dpc.data-product";
 /// `detail-type` of data product refresh events.
 pub const REFRESH_DETAIL_TYPE: &str = "dpc Data Product Refreshed";
+/// `source` of step status events.
+pub const STEP_SOURCE: &str = "dpc.pipeline";
+/// `detail-type` of step status events.
+pub const STEP_DETAIL_TYPE: &str = "dpc Step Status Change";
 
 /// The EventBridge envelope around every event's `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -132,12 +136,58 @@ pub struct Producer {
     pub execution_arn: String,
 }
 
+/// A step of a FULL_EXECUTION run started, succeeded or failed (put by the state machine
+/// itself on its account's default bus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepStatusChange {
+    pub pipeline: String,
+    /// The pipeline's account (12 digits).
+    pub account: String,
+    pub region: String,
+    pub execution_arn: String,
+    /// The step's name, as in `pipeline.yaml`.
+    pub step: String,
+    pub status: StepStatus,
+    /// 1 for the first try, 2 for the first retry, …
+    pub attempt: u32,
+    /// The error name, when FAILED (e.g. `States.TaskFailed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The cause as the service reported it, when FAILED (often a JSON string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// ISO 8601 time of the change.
+    pub time: String,
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepStatus {
+    Started,
+    Succeeded,
+    Failed,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Started => "STARTED",
+            StepStatus::Succeeded => "SUCCEEDED",
+            StepStatus::Failed => "FAILED",
+        }
+    }
+}
+
 /// The status event as EventBridge delivers it.
 pub type StatusChangeEvent = Envelope<ExecutionStatusChange>;
 /// The trigger event.
 pub type TriggerEvent = Envelope<Trigger>;
 /// The refresh event.
 pub type RefreshEvent = Envelope<DataProductRefresh>;
+/// The step status event.
+pub type StepStatusEvent = Envelope<StepStatusChange>;
 
 #[cfg(test)]
 mod tests {
@@ -186,5 +236,23 @@ mod tests {
                        "status": "SUCCEEDED", "startDate": 1, "stopDate": 2, "input": "{}"}
         });
         assert!(valid(SchemaName::StatusEvent, &status));
+    }
+
+    #[test]
+    fn a_failed_step_event_fits_its_schema() {
+        let step = json!({
+            "source": "dpc.pipeline", "detail-type": "dpc Step Status Change",
+            "account": "222222222222", "region": "eu-west-1",
+            "detail": {"pipeline": "searches", "account": "222222222222", "region": "eu-west-1",
+                       "executionArn": "arn:aws:states:eu-west-1:222222222222:execution:dpc-searches:r1",
+                       "step": "load", "status": "FAILED", "attempt": 2,
+                       "error": "States.TaskFailed", "cause": "exit 1", "time": "2026-11-26T05:20:00Z"}
+        });
+        assert!(valid(SchemaName::StepStatusEvent, &step));
+        let mut wrong = step.clone();
+        wrong["detail"]["status"] = json!("DONE");
+        assert!(!valid(SchemaName::StepStatusEvent, &wrong));
+        let typed: super::StepStatusEvent = serde_json::from_value(step).expect("typed");
+        assert_eq!(typed.detail.status, super::StepStatus::Failed);
     }
 }

@@ -7,7 +7,7 @@ use crate::pipeline::schema::SchemaName;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Which schema: `pipeline` (default), `config` (dpc.yaml), `status-event`, `trigger-event`, `refresh-event`.
+    /// Which schema: `pipeline` (default), `config` (dpc.yaml), `status-event`, `trigger-event`, `refresh-event`, `step-status-event`.
     pub name: Option<String>,
 }
 

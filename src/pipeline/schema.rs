@@ -22,15 +22,17 @@ pub enum SchemaName {
     StatusEvent,
     TriggerEvent,
     RefreshEvent,
+    StepStatusEvent,
 }
 
 impl SchemaName {
-    pub const ALL: [SchemaName; 5] = [
+    pub const ALL: [SchemaName; 6] = [
         SchemaName::Pipeline,
         SchemaName::Config,
         SchemaName::StatusEvent,
         SchemaName::TriggerEvent,
         SchemaName::RefreshEvent,
+        SchemaName::StepStatusEvent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +42,7 @@ impl SchemaName {
             SchemaName::StatusEvent => "status-event",
             SchemaName::TriggerEvent => "trigger-event",
             SchemaName::RefreshEvent => "refresh-event",
+            SchemaName::StepStatusEvent => "step-status-event",
         }
     }
 
@@ -51,6 +54,7 @@ impl SchemaName {
             SchemaName::StatusEvent => "status-event.schema.json",
             SchemaName::TriggerEvent => "trigger-event.schema.json",
             SchemaName::RefreshEvent => "refresh-event.schema.json",
+            SchemaName::StepStatusEvent => "step-status-event.schema.json",
         }
     }
 
@@ -60,7 +64,7 @@ impl SchemaName {
 
     /// The schema as a JSON value.
     pub fn schema(self) -> &'static Value {
-        static CELLS: [OnceLock<Value>; 5] = [const { OnceLock::new() }; 5];
+        static CELLS: [OnceLock<Value>; 6] = [const { OnceLock::new() }; 6];
         CELLS[self as usize].get_or_init(|| match self {
             SchemaName::Pipeline => generate::<raw::Pipeline>(),
             SchemaName::Config => generate::<raw::Config>(),
@@ -79,6 +83,11 @@ impl SchemaName {
                 events::REFRESH_SOURCE,
                 events::REFRESH_DETAIL_TYPE,
             ),
+            SchemaName::StepStatusEvent => event::<events::StepStatusEvent>(
+                "dpc step status change",
+                events::STEP_SOURCE,
+                events::STEP_DETAIL_TYPE,
+            ),
         })
     }
 
@@ -93,7 +102,7 @@ impl SchemaName {
     /// `schema()` (the drift test and `the_checked_schemas_are_the_generated_ones` hold it
     /// so), and parsing it costs a twentieth of generating it, which every `dpc validate` did.
     fn checked(self) -> &'static Value {
-        static CELLS: [OnceLock<Value>; 5] = [const { OnceLock::new() }; 5];
+        static CELLS: [OnceLock<Value>; 6] = [const { OnceLock::new() }; 6];
         CELLS[self as usize].get_or_init(|| {
             let committed = match self {
                 SchemaName::Pipeline => include_str!("../../schemas/pipeline.schema.json"),
@@ -105,7 +114,7 @@ impl SchemaName {
     }
 
     fn validator(self) -> Option<&'static jsonschema::Validator> {
-        static CELLS: [OnceLock<Option<jsonschema::Validator>>; 5] = [const { OnceLock::new() }; 5];
+        static CELLS: [OnceLock<Option<jsonschema::Validator>>; 6] = [const { OnceLock::new() }; 6];
         CELLS[self as usize]
             .get_or_init(|| jsonschema::validator_for(self.checked()).ok())
             .as_ref()

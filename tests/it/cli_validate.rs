@@ -212,7 +212,7 @@ fn schema_pipeline_is_the_committed_file() {
         .run()
         .assert_code(2)
         .assert_stderr_contains(
-            "known schemas: pipeline, config, status-event, trigger-event, refresh-event",
+            "known schemas: pipeline, config, status-event, trigger-event, refresh-event, step-status-event",
         );
 }
 
