@@ -286,6 +286,7 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         window,
         propagate_manual,
         publishes,
+        sla: None,
     })
 }
 
@@ -515,8 +516,8 @@ mod tests {
         let p = json!({"detail": {"dataProducts": {"raw": {
             "RD1": {"status": ["ARRIVED"]}, "RD2": {"status": ["ARRIVED"]}}}}});
         let accounts = json!({"raw/RD1": "444444444444"});
-        let leaves = narrow_products(leaves_of(&p).expect("leaves"), Some(&accounts))
-            .expect("narrowed");
+        let leaves =
+            narrow_products(leaves_of(&p).expect("leaves"), Some(&accounts)).expect("narrowed");
         let keys: Vec<_> = leaves.iter().map(|l| l.upstream.read_key()).collect();
         assert_eq!(keys, ["p:raw/RD1@444444444444", "p:raw/RD2"]);
         let unknown = json!({"raw/RD9": "444444444444"});

@@ -10,7 +10,7 @@
 //! Modules: [`registry`] (what is registered, and the upstream → dependents index),
 //! [`runlog`] (facts and de-duplication), [`window`] (which results count), [`decision`]
 //! (the candidate trigger tested by the compiled pattern), [`lifecycle`] (phases, leaves and
-//! history), [`store`] (the interface) with [`memory`], [`sqlite`] and [`dynamo`]
+//! history), [`sla`] (SLA deadlines and alerts), [`store`] (the interface) with [`memory`], [`sqlite`] and [`dynamo`]
 //! implementations.
 
 pub mod decision;
@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod memory;
 pub mod registry;
 pub mod runlog;
+pub mod sla;
 pub mod sqlite;
 pub mod store;
 pub mod time;
@@ -221,6 +222,37 @@ impl<S: Store> Manager<S> {
                 out.push(status_of(tx, &p, now)?);
             }
             Ok(out)
+        })
+    }
+
+    /// The SLA alerts due at `now` of every registered pipeline with an SLA, each at most
+    /// once per pipeline and SLA day (the central reconciler's tick).
+    pub fn check_slas(&mut self, now: Millis) -> Result<Vec<sla::SlaAlert>, StoreError> {
+        let Manager { store, prepared } = self;
+        store.transaction(|tx| {
+            let mut out = Vec::new();
+            for reg in tx.registrations()? {
+                if reg.sla.is_none() {
+                    continue;
+                }
+                let p = prepare(prepared, reg)?;
+                out.extend(sla::check(tx, &p, now)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The SLA alert of one pipeline due at `now`, at most once per SLA day (`dpc local run`
+    /// at the pipeline's deadline).
+    pub fn check_sla(
+        &mut self,
+        id: &PipelineId,
+        now: Millis,
+    ) -> Result<Option<sla::SlaAlert>, StoreError> {
+        let Manager { store, prepared } = self;
+        store.transaction(|tx| match tx.registration(&id.key())? {
+            Some(reg) => sla::check(tx, &*prepare(prepared, reg)?, now),
+            None => Ok(None),
         })
     }
 

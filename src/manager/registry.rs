@@ -127,6 +127,9 @@ pub struct Registration {
     pub propagate_manual: bool,
     /// `(domain, name)` emitted on every SUCCEEDED run.
     pub publishes: Vec<(String, String)>,
+    /// When it is expected to have succeeded each day (absent in older registrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<super::sla::SlaSpec>,
 }
 
 impl Registration {
@@ -204,6 +207,10 @@ pub fn registration(
             .iter()
             .map(|p| (p.domain.clone(), p.name.clone()))
             .collect(),
+        sla: pipeline.sla.as_ref().map(|s| super::sla::SlaSpec {
+            expected_by_minutes: s.expected_by_minutes,
+            timezone: s.timezone.clone(),
+        }),
         central_account: identity.central.account,
         central_region: identity.central.region,
         pattern,
