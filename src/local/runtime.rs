@@ -18,6 +18,7 @@ use crate::asl::{self, Options, Status};
 use crate::events::{self, RefreshEvent, StatusChangeEvent};
 use crate::manager::registry::PipelineId;
 use crate::manager::runlog::{StatusFact, execution_arn, state_machine_arn};
+use crate::manager::sla;
 use crate::manager::store::{Store, StoreError};
 use crate::manager::time::{Millis, format_time};
 use crate::manager::{Manager, Outcome};
@@ -215,6 +216,8 @@ enum Notice {
     Step,
     Success,
     Failure,
+    /// A missed SLA: sent on every notification type, as failures are.
+    Sla,
 }
 
 enum Action {
@@ -233,6 +236,8 @@ enum Action {
         event: Value,
     },
     Probe(usize),
+    /// A pipeline's SLA deadline.
+    Sla(usize),
 }
 
 /// The runtime over a manager whose store also holds the claims table.
@@ -327,6 +332,9 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             {
                 self.push(at, Action::Fire(i));
             }
+            if let Some(at) = p.reg.sla.as_ref().and_then(|s| sla::next_deadline(from, s)) {
+                self.push(at, Action::Sla(i));
+            }
         }
         while let Some((&(now, class, seq), _)) = self.queue.first_key_value() {
             if now > self.settings.until {
@@ -364,7 +372,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
 
     fn push(&mut self, at: Millis, action: Action) {
         self.seq += 1;
-        let class = u8::from(matches!(action, Action::Probe(_)));
+        let class = u8::from(matches!(action, Action::Probe(_) | Action::Sla(_)));
         self.queue.insert((at, class, self.seq), action);
     }
 
@@ -410,7 +418,31 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             }
             Action::Again { bus, event } => self.deliver(bus, &event, now),
             Action::Probe(_) => Ok(()),
+            Action::Sla(i) => self.sla(i, now),
         }
+    }
+
+    /// At a pipeline's SLA deadline: its alert when it missed it, on its channels; then the
+    /// next day's deadline.
+    fn sla(&mut self, i: usize, now: Millis) -> Result<(), String> {
+        let pipelines = self.pipelines;
+        let p = &pipelines[i];
+        let id = p.id();
+        if let Some(alert) = self.manager.check_sla(id, now).map_err(|e| e.to_string())? {
+            let entry = Entry::new(now, &id.account, &id.name, "sla-missed", alert.message);
+            let text = format!("SLA missed: {}", entry.detail);
+            self.log(entry);
+            self.notify(p, now, &text, Notice::Sla);
+        }
+        if let Some(next) = p
+            .reg
+            .sla
+            .as_ref()
+            .and_then(|s| sla::next_deadline(now + 1, s))
+        {
+            self.push(next, Action::Sla(i));
+        }
+        Ok(())
     }
 
     fn fire(&mut self, i: usize, now: Millis) {
@@ -556,7 +588,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             return;
         };
         let sent = match (n.kind, notice) {
-            (_, Notice::Failure) | (NotificationType::FullExecution, _) => true,
+            (_, Notice::Failure | Notice::Sla) | (NotificationType::FullExecution, _) => true,
             (NotificationType::PipelineStatus, notice) => notice != Notice::Step,
             (NotificationType::FailureOnly, _) => false,
         };
