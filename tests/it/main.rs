@@ -34,6 +34,7 @@ mod lambda_manager;
 mod lambda_reconciler;
 mod lambda_registration;
 mod local_runtime;
+mod local_sla;
 mod manager_crash;
 mod manager_dynamo;
 mod manager_random;
