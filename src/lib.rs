@@ -23,6 +23,7 @@ pub mod events;
 pub mod lambda;
 pub mod local;
 pub mod manager;
+pub mod notify;
 pub mod pattern;
 pub mod pipeline;
 #[allow(clippy::disallowed_methods)]
