@@ -434,6 +434,10 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             self.log(entry);
             self.notify(p, now, &text, Notice::Sla);
         }
+        // Its event for the central bus (the central notifier's): locally, shown above.
+        for item in self.manager.outbox().map_err(|e| e.to_string())? {
+            self.manager.sent(item.seq).map_err(|e| e.to_string())?;
+        }
         if let Some(next) = p
             .reg
             .sla
