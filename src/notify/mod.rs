@@ -125,6 +125,125 @@ impl RunView {
     }
 }
 
+impl StartedBy {
+    /// How a run was started, from its execution input
+    /// (`{"run": {"type", "triggerId", "time"}, "upstreams"?, "dataProducts"?}`, see
+    /// `compile::state_machine`); `started_ms` stands in for a schedule's missing time.
+    pub fn from_input(input: &serde_json::Value, started_ms: i64) -> StartedBy {
+        let run = &input["run"];
+        match run["type"].as_str().unwrap_or_default() {
+            "SCHEDULED" => StartedBy::Schedule {
+                at_ms: run["time"]
+                    .as_str()
+                    .and_then(parse_time)
+                    .unwrap_or(started_ms),
+            },
+            "TRIGGERED" => StartedBy::Trigger {
+                trigger_id: run["triggerId"].as_str().unwrap_or_default().to_string(),
+                upstreams: upstreams(input),
+            },
+            "RERUN" => StartedBy::Rerun,
+            _ => StartedBy::Manual,
+        }
+    }
+}
+
+/// The leaves a trigger carries into the execution input: upstream runs
+/// (account → region → pipeline) and data products (domain → name), in that order.
+fn upstreams(input: &serde_json::Value) -> Vec<UpstreamRun> {
+    let mut out = Vec::new();
+    let entries = |v: &serde_json::Value| v.as_object().cloned().unwrap_or_default();
+    for (account, regions) in entries(&input["upstreams"]) {
+        for (_, pipelines) in entries(&regions) {
+            for (pipeline, run) in entries(&pipelines) {
+                out.push(UpstreamRun {
+                    label: pipeline,
+                    account: Some(account.clone()),
+                    status: run["status"].as_str().unwrap_or_default().to_string(),
+                    run: run["executionArn"].as_str().unwrap_or_default().to_string(),
+                    at_ms: run["stopDate"].as_i64().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    for (domain, names) in entries(&input["dataProducts"]) {
+        for (name, arrival) in entries(&names) {
+            let refreshed = arrival["refreshedAt"].as_str().unwrap_or_default();
+            out.push(UpstreamRun {
+                label: format!("{domain}/{name}"),
+                account: None,
+                status: arrival["status"].as_str().unwrap_or("ARRIVED").to_string(),
+                run: refreshed.to_string(),
+                at_ms: parse_time(refreshed).unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+impl RunView {
+    /// A run from its Step Functions status change; `pipeline` and `team` come from the
+    /// registration, `account` and `region` from the event's envelope. The change carries no
+    /// error or cause: set them from the raw event's `detail.error` / `detail.cause`.
+    pub fn from_status(
+        change: &crate::events::ExecutionStatusChange,
+        pipeline: &str,
+        team: &str,
+        account: &str,
+        region: &str,
+    ) -> RunView {
+        let started_ms = change.start_date.unwrap_or_default();
+        let input = change
+            .input
+            .as_deref()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let execution_name = change.name.clone().unwrap_or_else(|| {
+            change
+                .execution_arn
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
+        RunView {
+            pipeline: pipeline.to_string(),
+            team: team.to_string(),
+            account: account.to_string(),
+            region: region.to_string(),
+            execution_arn: change.execution_arn.clone(),
+            execution_name,
+            started_by: StartedBy::from_input(&input, started_ms),
+            status: Status::parse(&change.status).unwrap_or(Status::Running),
+            started_ms,
+            stopped_ms: change.stop_date,
+            error: None,
+            cause: None,
+        }
+    }
+}
+
+impl StepView {
+    /// A step from its step status event; `None` when its time is not ISO 8601.
+    pub fn from_event(change: &crate::events::StepStatusChange) -> Option<StepView> {
+        Some(StepView {
+            step: change.step.clone(),
+            status: change.status,
+            attempt: change.attempt,
+            error: change.error.clone(),
+            cause: change.cause.clone(),
+            at_ms: parse_time(&change.time)?,
+        })
+    }
+}
+
+/// Milliseconds since the epoch of an ISO 8601 (RFC 3339) time.
+pub fn parse_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// The Step Functions console page of an execution.
 pub fn execution_url(region: &str, execution_arn: &str) -> String {
     format!(
@@ -410,6 +529,59 @@ mod tests {
             Some("us-east-1")
         );
         assert_eq!(arn_region("2026-11-26T04:10:00Z"), None);
+    }
+
+    #[test]
+    fn a_triggered_run_reads_from_its_status_event() {
+        let input = serde_json::json!({
+            "run": {"type": "TRIGGERED", "triggerId": "t-1", "time": "2026-11-26T05:00:00Z"},
+            "upstreams": {"111111111111": {"eu-west-1": {"listings": {
+                "status": "SUCCEEDED", "executionArn": "arn:aws:states:eu-west-1:111111111111:execution:dpc-listings:r1",
+                "stopDate": T0}}}},
+            "dataProducts": {"raw": {"RD1": {"status": "ARRIVED", "refreshedAt": "2026-11-26T04:10:00Z"}}}
+        });
+        let change = crate::events::ExecutionStatusChange {
+            execution_arn: "arn:aws:states:eu-west-1:333333333333:execution:dpc-pipeline-x:x1"
+                .into(),
+            state_machine_arn: "arn:aws:states:eu-west-1:333333333333:stateMachine:dpc-pipeline-x"
+                .into(),
+            name: None,
+            status: "FAILED".into(),
+            start_date: Some(T0),
+            stop_date: Some(T0 + 1000),
+            input: Some(input.to_string()),
+            redrive_count: None,
+        };
+        let run = RunView::from_status(
+            &change,
+            "pipeline-x",
+            "analytics",
+            "333333333333",
+            "eu-west-1",
+        );
+        assert_eq!(run.execution_name, "x1");
+        assert_eq!(run.status, Status::Failed);
+        let StartedBy::Trigger {
+            trigger_id,
+            upstreams,
+        } = &run.started_by
+        else {
+            panic!("{:?}", run.started_by);
+        };
+        assert_eq!(trigger_id, "t-1");
+        let labels: Vec<&str> = upstreams.iter().map(|u| u.label.as_str()).collect();
+        assert_eq!(labels, ["listings", "raw/RD1"]);
+        assert_eq!(upstreams[1].at_ms, T0 - 50 * 60_000);
+        let scheduled =
+            serde_json::json!({"run": {"type": "SCHEDULED", "time": "2026-11-26T05:00:00Z"}});
+        assert_eq!(
+            StartedBy::from_input(&scheduled, 0),
+            StartedBy::Schedule { at_ms: T0 }
+        );
+        assert_eq!(
+            StartedBy::from_input(&serde_json::Value::Null, 0),
+            StartedBy::Manual
+        );
     }
 
     /// Everything rendered for a run, as text.
