@@ -23,6 +23,11 @@ pub const REFRESH_DETAIL_TYPE: &str = "dpc Data Product Refreshed";
 pub const STEP_SOURCE: &str = "dpc.pipeline";
 /// `detail-type` of step status events.
 pub const STEP_DETAIL_TYPE: &str = "dpc Step Status Change";
+/// A missed SLA (`manager::sla::SlaAlert` as detail), put on the central bus by the manager
+/// for the central notifier.
+pub const SLA_SOURCE: &str = "dpc.trigger-manager";
+/// The detail-type of a missed SLA.
+pub const SLA_DETAIL_TYPE: &str = "dpc SLA Missed";
 
 /// The EventBridge envelope around every event's `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

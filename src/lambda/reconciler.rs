@@ -18,9 +18,12 @@
 //! Not found: the redrive of an execution that started before the watermark (the live event
 //! still brings it).
 //!
-//! The pass also looks at the manager's outbox: when triggers are waiting there (the bus
-//! refused them for longer than their messages were retried), it sends the manager a message
-//! ([`super::manager::NUDGE_SOURCE`]), whose invocation sends the outbox first.
+//! The pass then checks the SLAs of the registered pipelines ([`Manager::check_slas`]): a
+//! missed one is claimed once per pipeline and day and put into the outbox as a `dpc SLA
+//! Missed` event. Last it looks at the manager's outbox: when triggers or alerts are waiting
+//! there (alerts, or triggers the bus refused for longer than their messages were retried),
+//! it sends the manager a message ([`super::manager::NUDGE_SOURCE`]), whose invocation sends
+//! the outbox first (to the central bus, where the central notifier takes the alerts).
 
 use std::collections::BTreeMap;
 
@@ -303,8 +306,16 @@ pub async fn reconcile<S: Store, W: Watermarks>(
             }
         }
     }
+    // SLAs missed by now: each alert once per pipeline and day, into the outbox (below).
+    let slas = match manager.check_slas(now) {
+        Ok(alerts) => alerts.into_iter().map(|a| a.key).collect(),
+        Err(e) => {
+            failures.push(json!({"error": format!("checking the SLAs: {e}")}));
+            Vec::new()
+        }
+    };
     // Triggers decided but not sent (the bus refused them longer than their messages were
-    // retried): a message makes the manager send them.
+    // retried) and SLA alerts: a message makes the manager send them.
     match manager.outbox() {
         Ok(items) if !items.is_empty() => {
             if let Err(e) = nudge(reach, &items, now).await {
@@ -315,7 +326,7 @@ pub async fn reconcile<S: Store, W: Watermarks>(
         Ok(_) => {}
         Err(e) => failures.push(json!({"error": format!("reading the outbox: {e}")})),
     }
-    json!({"stateMachines": machines, "sent": sent, "failures": failures})
+    json!({"stateMachines": machines, "sent": sent, "slaMissed": slas, "failures": failures})
 }
 
 async fn nudge(reach: &Reach, items: &[OutboxItem], now: Millis) -> Result<(), String> {

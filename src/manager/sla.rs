@@ -14,7 +14,9 @@
 //!   so a success before that check counts.
 //! - One alert per pipeline and SLA day: the key `sla:<pipeline key>:<date>` is claimed as a
 //!   fact in the same store transaction, so every store (memory, SQLite, DynamoDB)
-//!   de-duplicates it like a status fact.
+//!   de-duplicates it like a status fact; the alert goes into the outbox in that transaction
+//!   (a `dpc SLA Missed` event, sent to the central bus like triggers: at least once, with
+//!   the key as its id).
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -23,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use super::decision::{self, Prepared};
 use super::registry::{PipelineId, Upstream};
 use super::runlog::Run;
-use super::store::{Millis, StoreError, Tx};
+use super::store::{Millis, OutboxKind, StoreError, Tx};
 use super::time::format_time;
 use super::window::{self, Period};
+use crate::events::{self, Envelope};
 use crate::pipeline::model::Status;
 
 /// A pipeline's SLA as registered.
@@ -141,7 +144,8 @@ pub fn alert_key(id: &PipelineId, day: NaiveDate) -> String {
 }
 
 /// Checks the SLA of a prepared registration at `now`, inside a transaction; `Some` at most
-/// once per pipeline and SLA day (the key is claimed here).
+/// once per pipeline and SLA day (the key is claimed here), and then also in the outbox as a
+/// `dpc SLA Missed` event for the central bus (sent with the triggers, at least once).
 pub(crate) fn check(
     tx: &mut dyn Tx,
     p: &Prepared,
@@ -150,7 +154,21 @@ pub(crate) fn check(
     let Some(alert) = evaluate(tx, p, now)? else {
         return Ok(None);
     };
-    Ok(tx.claim_fact(&alert.key)?.then_some(alert))
+    if !tx.claim_fact(&alert.key)? {
+        return Ok(None);
+    }
+    let event = Envelope {
+        id: Some(alert.key.clone()),
+        source: events::SLA_SOURCE.into(),
+        detail_type: events::SLA_DETAIL_TYPE.into(),
+        account: alert.pipeline.account.clone(),
+        region: alert.pipeline.region.clone(),
+        time: Some(format_time(now)),
+        resources: Vec::new(),
+        detail: &alert,
+    };
+    tx.push_outbox(&alert.key, OutboxKind::Sla, &serde_json::to_string(&event)?)?;
+    Ok(Some(alert))
 }
 
 /// The alert `p` would raise at `now` (nothing claimed).
@@ -406,12 +424,31 @@ mod tests {
         assert_eq!(alert.deadline, "2026-11-26T08:00:00Z");
         assert_eq!(alert.waiting_on.len(), 1);
         assert_eq!(alert.waiting_on[0].last_status.as_deref(), Some("FAILED"));
+        // In the outbox for the central bus, as a `dpc SLA Missed` event.
+        let outbox = m.outbox().unwrap();
+        let sla: Vec<_> = outbox
+            .iter()
+            .filter(|i| i.kind == OutboxKind::Sla)
+            .collect();
+        assert_eq!(sla.len(), 1);
+        assert_eq!(sla[0].id, alert.key);
+        let event: serde_json::Value = serde_json::from_str(&sla[0].body).unwrap();
+        assert_eq!(event["detail-type"], events::SLA_DETAIL_TYPE);
+        assert_eq!(event["detail"]["message"], alert.message.as_str());
         // Checked every 10 minutes for the rest of the day: no second alert.
         let mut t = ms("2026-11-26T08:10:00Z");
         while t < ms("2026-11-26T23:00:00Z") {
             assert!(m.check_slas(t).unwrap().is_empty(), "at {}", format_time(t));
             t += 600_000;
         }
+        assert_eq!(
+            m.outbox()
+                .unwrap()
+                .iter()
+                .filter(|i| i.kind == OutboxKind::Sla)
+                .count(),
+            1
+        );
         // The next day is a new SLA day, with nothing run in its period yet.
         let next = m.check_slas(ms("2026-11-27T08:00:00Z")).unwrap();
         assert_eq!(next.len(), 1);

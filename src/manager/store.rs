@@ -40,7 +40,7 @@ pub struct TriggerRecord {
 pub struct OutboxItem {
     /// Insertion order.
     pub seq: i64,
-    /// The triggerId, or the refresh event's id.
+    /// The triggerId, the refresh event's id, or the SLA alert's key.
     pub id: String,
     pub kind: OutboxKind,
     /// The event as JSON.
@@ -51,6 +51,8 @@ pub struct OutboxItem {
 pub enum OutboxKind {
     Trigger,
     Refresh,
+    /// A missed SLA's alert.
+    Sla,
 }
 
 impl OutboxKind {
@@ -58,6 +60,7 @@ impl OutboxKind {
         match self {
             OutboxKind::Trigger => "trigger",
             OutboxKind::Refresh => "refresh",
+            OutboxKind::Sla => "sla",
         }
     }
 
@@ -65,6 +68,7 @@ impl OutboxKind {
         match text {
             "trigger" => Some(OutboxKind::Trigger),
             "refresh" => Some(OutboxKind::Refresh),
+            "sla" => Some(OutboxKind::Sla),
             _ => None,
         }
     }
