@@ -510,6 +510,33 @@ mod tests {
     }
 
     #[test]
+    fn the_logs_link_names_the_compiled_log_group() {
+        use crate::pipeline::model::{Compute, Config, Pipeline};
+        let p = Pipeline {
+            name: "pipeline-x".into(),
+            description: None,
+            team: "analytics".into(),
+            account: Some("333333333333".into()),
+            region: None,
+            tags: Default::default(),
+            trigger: None,
+            compute: Compute::None,
+            steps: vec![],
+            notifications: None,
+            publish: vec![],
+            sla: None,
+            file: "p/pipeline.yaml".into(),
+            dir: "p".into(),
+        };
+        let env = crate::compile::Env::new(&p, None::<&Config>, "0.0.0");
+        let compiled = crate::compile::compile(&env).expect("compiles");
+        assert_eq!(
+            compiled.template["Resources"]["LogGroup"]["Properties"]["LogGroupName"],
+            log_group_name("pipeline-x")
+        );
+    }
+
+    #[test]
     fn durations_and_causes_read_well() {
         assert_eq!(duration(3_400), "3s");
         assert_eq!(duration(725_000), "12m 05s");
