@@ -26,6 +26,7 @@ use crate::manager::Manager;
 use crate::manager::registry::{
     Leaf, PipelineId, Registration, ScheduleSpec, Upstream, WindowSpec,
 };
+use crate::manager::sla::SlaSpec;
 use crate::manager::store::{Millis, Store};
 use crate::manager::window::Period;
 
@@ -276,6 +277,10 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
             .collect::<Result<_, _>>()?,
         Some(other) => return Err(format!("`Publishes` must be a list, not {other}")),
     };
+    let sla = match text("Sla")?.filter(|s| !s.is_empty()) {
+        Some(at) => Some(sla(&at, text("SlaTimezone")?.filter(|t| !t.is_empty()))?),
+        None => None,
+    };
     Ok(Registration {
         id,
         central_account: pattern_central.unwrap_or_else(|| central.account.clone()),
@@ -286,7 +291,26 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         window,
         propagate_manual,
         publishes,
-        sla: None,
+        sla,
+    })
+}
+
+/// `Sla` (`HH:MM`, local time) and `SlaTimezone` (IANA; absent: UTC) as the registry keeps them.
+fn sla(at: &str, timezone: Option<String>) -> Result<SlaSpec, String> {
+    let minutes = at
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(h, m)| *h < 24 && *m < 60 && at.len() == 5)
+        .map(|(h, m)| h * 60 + m)
+        .ok_or_else(|| format!("`Sla` `{at}` is not a time `HH:MM`"))?;
+    if let Some(tz) = &timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(format!("`SlaTimezone` `{tz}` is not an IANA time zone"));
+    }
+    Ok(SlaSpec {
+        expected_by_minutes: minutes,
+        timezone,
     })
 }
 
@@ -450,6 +474,7 @@ mod tests {
             "Publishes": ["rent-journey/metric-x"], "DpcVersion": "0.1.0",
             "TriggerPattern": CASE_STUDY_X, "Schedule": "cron(0 0 * * ? *)",
             "ScheduleTimezone": "UTC", "Window": "since-last-trigger", "PropagateManual": "false",
+            "Sla": "09:00", "SlaTimezone": "Europe/Berlin",
         })
     }
 
@@ -494,6 +519,15 @@ mod tests {
             Ok(WindowSpec::ResetAt(_))
         ));
         assert!(window("whenever").is_err());
+        let sla = reg.sla.expect("sla");
+        assert_eq!(sla.expected_by_minutes, 9 * 60);
+        assert_eq!(sla.timezone.as_deref(), Some("Europe/Berlin"));
+        assert!(super::sla("9:00", None).is_err() && super::sla("24:00", None).is_err());
+        assert!(super::sla("09:00", Some("Mars/Olympus".into())).is_err());
+        assert_eq!(
+            super::sla("00:30", None).map(|s| s.expected_by_minutes),
+            Ok(30)
+        );
     }
 
     #[test]
