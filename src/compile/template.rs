@@ -358,6 +358,14 @@ fn registration(
             .and_then(|s| s.timezone.as_deref());
         properties["ScheduleTimezone"] = json!(s.timezone(tz));
     }
+    // The reconciler checks it centrally each day at this local time.
+    if let Some(sla) = &env.pipeline.sla {
+        let (h, m) = (sla.expected_by_minutes / 60, sla.expected_by_minutes % 60);
+        properties["Sla"] = json!(format!("{h:02}:{m:02}"));
+        if let Some(tz) = &sla.timezone {
+            properties["SlaTimezone"] = json!(tz);
+        }
+    }
     if let Some(t) = trigger {
         // The pattern keys data products by domain and name; the manager narrows by account.
         let accounts: BTreeMap<String, &String> = t
