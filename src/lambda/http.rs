@@ -1,6 +1,6 @@
-//! A small HTTP(S) client for the two requests the functions make outside the AWS SDK: the
-//! CloudFormation response (`PUT` to a pre-signed S3 `ResponseURL`) and an init error to the
-//! Lambda Runtime API. Built on the hyper, hyper-util and hyper-rustls (native roots) that the
+//! A small HTTP(S) client for the requests the functions make outside the AWS SDK: the
+//! CloudFormation response (`PUT` to a pre-signed S3 `ResponseURL`), an init error to the
+//! Lambda Runtime API and the Slack Web API. Built on the hyper, hyper-util and hyper-rustls (native roots) that the
 //! AWS SDK already links, so it adds no code of its own to the binary.
 
 use std::time::Duration;
@@ -20,6 +20,26 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Result<(u16, String), String> {
+    exchange(method, url, headers, body)
+        .await
+        .map(|r| (r.status, r.text))
+}
+
+/// An answer: its status, the `Retry-After` header (seconds, when given) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub text: String,
+}
+
+/// [`send`] with the answer's `Retry-After`.
+pub async fn exchange(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| format!("no TLS root certificates: {e}"))?
@@ -43,13 +63,22 @@ pub async fn send(
             .await
             .map_err(|e| format!("{method} {}: {}", redact(url), crate::aws::describe(&e)))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let text = response
             .into_body()
             .collect()
             .await
             .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
             .unwrap_or_default();
-        Ok((status, text))
+        Ok(Answer {
+            status,
+            retry_after,
+            text,
+        })
     };
     tokio::time::timeout(TIMEOUT, exchange)
         .await

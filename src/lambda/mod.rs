@@ -6,14 +6,16 @@
 //! sends to CloudWatch Logs.
 //!
 //! Handlers: [`manager`] (`dpc-manager`, the SQS FIFO batch), [`registration`]
-//! (`dpc-registration`, the CloudFormation custom resource) and [`reconciler`]
-//! (`dpc-reconciler`, the schedule). An unknown handler or a missing variable is an init
+//! (`dpc-registration`, the CloudFormation custom resource), [`reconciler`]
+//! (`dpc-reconciler`, the schedule) and [`notifier`] (`dpc-notifier`, Slack). An unknown handler or a missing variable is an init
 //! error, reported to the Runtime API (`/runtime/init/error`) before the process exits.
 
 pub mod http;
 pub mod manager;
+pub mod notifier;
 pub mod reconciler;
 pub mod registration;
+pub mod slack;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,16 +44,23 @@ pub enum Handler {
     Manager,
     Registration,
     Reconciler,
+    Notifier,
 }
 
 impl Handler {
-    pub const ALL: [Handler; 3] = [Handler::Manager, Handler::Registration, Handler::Reconciler];
+    pub const ALL: [Handler; 4] = [
+        Handler::Manager,
+        Handler::Registration,
+        Handler::Reconciler,
+        Handler::Notifier,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Handler::Manager => "dpc-manager",
             Handler::Registration => "dpc-registration",
             Handler::Reconciler => "dpc-reconciler",
+            Handler::Notifier => "dpc-notifier",
         }
     }
 
@@ -166,7 +175,69 @@ async fn serve(started: Instant) -> Result<(), String> {
             };
             serve_reconciler(Manager::new(store), watermarks, reach).await
         }
+        Handler::Notifier => {
+            let secret = match required(notifier::TOKEN_SECRET_VAR, handler) {
+                Ok(s) => s,
+                Err(e) => return Err(init_error(e).await),
+            };
+            let channels = match var(notifier::CHANNELS_VAR)
+                .map(|c| notifier::Channels::parse(&c))
+                .transpose()
+            {
+                Ok(c) => c.unwrap_or_default(),
+                Err(e) => return Err(init_error(e).await),
+            };
+            let base = var(notifier::API_URL_VAR).unwrap_or_else(|| slack::DEFAULT_BASE.into());
+            // The token is read once per container, at init.
+            let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+            let token = match notifier::token(&secrets, &secret).await {
+                Ok(t) => t,
+                Err(e) => return Err(init_error(e).await),
+            };
+            ready(json!({"table": table, "slack": base}));
+            let notifier = notifier::Notifier {
+                slack: slack::Slack::new(base, token),
+                records: notifier::Records {
+                    client: aws_sdk_dynamodb::Client::new(&sdk),
+                    table,
+                },
+                channels,
+            };
+            serve_notifier(notifier).await
+        }
     }
+}
+
+async fn serve_notifier(notifier: notifier::Notifier) -> Result<(), String> {
+    let notifier = Arc::new(notifier);
+    let handler = service_fn(move |event: LambdaEvent<Value>| {
+        let notifier = Arc::clone(&notifier);
+        async move {
+            let batch: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(event.payload)
+                    .map_err(|e| diagnostic("dpc.BadEvent", format!("not an SQS event: {e}")))?;
+            let started = Instant::now();
+            let calls = notifier.slack.calls();
+            let request_id = event.context.request_id.clone();
+            let mut on_line = |line: &Value| {
+                let mut line = line.clone();
+                line["requestId"] = json!(request_id);
+                log(line);
+            };
+            let response = notifier.handle_batch(&batch, &now_ms, &mut on_line).await;
+            log(json!({
+                "requestId": event.context.request_id,
+                "records": batch.records.len(),
+                "failures": response.batch_item_failures.len(),
+                "slackCalls": notifier.slack.calls() - calls,
+                "ms": started.elapsed().as_millis() as u64,
+            }));
+            serde_json::to_value(&response).map_err(|e| diagnostic("dpc.Internal", e.to_string()))
+        }
+    });
+    lambda_runtime::run(handler)
+        .await
+        .map_err(|e| format!("the Runtime API loop ended: {e}"))
 }
 
 /// Reports an init error to the Runtime API (Lambda then shows it as the invocation's
