@@ -4,7 +4,8 @@
 //! is found, sent to the manager's FIFO queue and turns into the trigger; one that was
 //! delivered is not sent again; a second pass sends nothing; an upstream that cannot be read
 //! is reported without stopping the others. And a trigger the bus refused beyond its
-//! message's retries goes out after the reconciler's reminder.
+//! message's retries goes out after the reconciler's reminder. A missed SLA is raised by a
+//! pass once, and the manager puts its `dpc SLA Missed` event on the central bus.
 //!
 //! Played by the harness (`common::lambda`), because moto cannot: the schedule that invokes
 //! the reconciler (moto fires no schedules), the Lambda Runtime API and execution environment
@@ -91,6 +92,14 @@ fn event_of(
 }
 
 fn register(central: &Central, properties: &Value) {
+    // The SLA (09:00 Europe/Berlin) is checked against the real clock: left out here, so these
+    // passes do not depend on the time of day (tested in `sla_missed_…` below).
+    let mut properties = properties.clone();
+    if let Some(p) = properties.as_object_mut() {
+        p.remove("Sla");
+        p.remove("SlaTimezone");
+    }
+    let properties = &properties;
     let home = dpc::lambda::registration::Home {
         account: CASE_STUDY_CENTRAL.into(),
         region: "eu-west-1".into(),
@@ -263,4 +272,106 @@ async fn a_trigger_the_bus_refused_is_sent_after_the_reconcilers_reminder() {
     let waiting =
         tokio::task::block_in_place(|| Manager::new(central.store()).outbox().expect("outbox"));
     assert!(waiting.is_empty());
+}
+
+/// An SLA a few minutes past (UTC, from the real clock, as the function reads it): the pass
+/// claims it once and reminds the manager, whose invocation puts the `dpc SLA Missed` event,
+/// naming both upstreams as what pipeline-x waits for, on the central bus; the next pass
+/// raises nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_missed_is_raised_once_and_put_on_the_central_bus() {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let minute = now.hour() * 60 + now.minute();
+    if !(5..23 * 60 + 55).contains(&minute) {
+        eprintln!("skipped: too close to midnight UTC for a deadline earlier today");
+        return;
+    }
+    let central = Central::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = case_study_template(dir.path(), "pipeline-x");
+    let mut properties =
+        registration_request(&template, "Create", "333333333333", "")["ResourceProperties"].clone();
+    let due = minute - 3;
+    properties["Sla"] = json!(format!("{:02}:{:02}", due / 60, due % 60));
+    if let Some(p) = properties.as_object_mut() {
+        p.remove("SlaTimezone");
+    }
+    let home = dpc::lambda::registration::Home {
+        account: CASE_STUDY_CENTRAL.into(),
+        region: "eu-west-1".into(),
+    };
+    let reg = dpc::lambda::registration::registration(&properties, &home).expect("registration");
+    tokio::task::block_in_place(|| {
+        Manager::new(central.store())
+            .register(&reg, 0)
+            .expect("register");
+    });
+    // A probe of SLA events on the central bus.
+    let sqs = aws_sdk_sqs::Client::new(&central.sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name("sla-probe")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let arn = format!("arn:aws:sqs:eu-west-1:{CASE_STUDY_CENTRAL}:sla-probe");
+    let events = aws_sdk_eventbridge::Client::new(&central.sdk);
+    let bus = dpc::deploy::central_stack::BUS;
+    let pattern =
+        json!({"source": [dpc::events::SLA_SOURCE], "detail-type": [dpc::events::SLA_DETAIL_TYPE]});
+    events
+        .put_rule()
+        .name("sla-probe")
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("rule");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("probe")
+        .arn(arn)
+        .build()
+        .expect("target");
+    events
+        .put_targets()
+        .rule("sla-probe")
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("targets");
+
+    let mut reconciler = central.function("dpc-reconciler");
+    let first = pass(&mut reconciler);
+    let today = now.format("%Y-%m-%d").to_string();
+    assert_eq!(
+        first["slaMissed"],
+        json!([format!("sla:333333333333/eu-west-1/pipeline-x:{today}")]),
+        "{first:#}"
+    );
+    let mut manager = central.function("dpc-manager");
+    let mapping = central.mapping().await;
+    let polls = mapping.drain(&mut manager, 10).await;
+    assert_eq!(polls.len(), 1, "the reminder: {polls:#?}");
+    let alerts = central.take(&url).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let detail = &alerts[0]["detail"];
+    let message = detail["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "pipeline-x has not succeeded by {:02}:{:02} UTC: waiting on listings (111111111111), which has not run since",
+            due / 60,
+            due % 60
+        )) && message.contains("searches (222222222222)"),
+        "{message}"
+    );
+    assert!(central.triggers().await.is_empty());
+
+    let second = pass(&mut reconciler);
+    assert_eq!(second["slaMissed"], json!([]), "{second:#}");
+    assert!(mapping.receive().await.is_empty());
 }
