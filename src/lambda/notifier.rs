@@ -162,6 +162,22 @@ impl Records {
         }
     }
 
+    /// Gives a claim up after Slack refused the message (it was not posted).
+    async fn release(&self, pk: &str, sk: &str) -> Result<(), String> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("#state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("DeleteItem: {}", crate::aws::describe(&e)))
+    }
+
     async fn done(&self, pk: &str, sk: &str, ts: &str, now: i64) -> Result<(), String> {
         self.client
             .put_item()
@@ -319,16 +335,33 @@ impl Notifier {
                 "{sk} is being posted by another delivery: try again"
             )),
             Claim::Mine => {
-                let ts = self
-                    .slack
-                    .post(channel, body, thread)
-                    .await
-                    .map_err(|e| format!("{channel}: {e}"))?;
+                let ts = match self.slack.post(channel, body, thread).await {
+                    Ok(ts) => ts,
+                    Err(e) => return Err(self.refused(pk, sk, channel, e).await),
+                };
                 done.posted += 1;
                 self.records.done(pk, sk, &ts, now).await?;
                 Ok(ts)
             }
         }
+    }
+
+    /// The error of a call Slack did not take; its claim is given up unless the call may
+    /// have reached Slack (a transport error: the lease runs out instead).
+    async fn refused(
+        &self,
+        pk: &str,
+        sk: &str,
+        channel: &str,
+        e: super::slack::SlackError,
+    ) -> String {
+        let mut why = format!("{channel}: {e}");
+        if e.code != "transport"
+            && let Err(r) = self.records.release(pk, sk).await
+        {
+            why.push_str(&format!(" (and releasing its claim: {r})"));
+        }
+        why
     }
 
     /// The run's thread in `channel`: its root's `ts`, posting the root if it is not there.
@@ -371,10 +404,9 @@ impl Notifier {
                     Claim::Busy => return Err(format!("{sk} is being updated: try again")),
                     Claim::Mine => {
                         let body = notify::slack::root_update(run);
-                        self.slack
-                            .update(channel, &thread, &body)
-                            .await
-                            .map_err(|e| format!("{channel}: {e}"))?;
+                        if let Err(e) = self.slack.update(channel, &thread, &body).await {
+                            return Err(self.refused(&pk, &sk, channel, e).await);
+                        }
                         done.updated += 1;
                         self.records.done(&pk, &sk, &thread, now).await?;
                     }

@@ -31,6 +31,7 @@ mod deploy_templates;
 mod drift;
 mod invalid_fixtures;
 mod lambda_manager;
+mod lambda_notifier;
 mod lambda_reconciler;
 mod lambda_registration;
 mod local_runtime;

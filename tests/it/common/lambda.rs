@@ -57,10 +57,12 @@ struct Shared {
 }
 
 /// One HTTP/1.1 request as the runtime client sends it.
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// Lower-case names.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Reads one request; `None` at the end of the connection.
@@ -73,6 +75,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut length = 0usize;
     let mut chunked = false;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 {
@@ -89,6 +92,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
             } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
                 chunked = true;
             }
+            headers.push((name, value.to_string()));
         }
     }
     let mut body = Vec::new();
@@ -108,10 +112,15 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         body.resize(length, 0);
         reader.read_exact(&mut body).ok()?;
     }
-    Some(Request { method, path, body })
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
-fn write_response(
+pub(crate) fn write_response(
     stream: &mut TcpStream,
     status: &str,
     headers: &[(&str, String)],
@@ -142,10 +151,10 @@ fn alive(stream: &TcpStream) -> bool {
 }
 
 /// Answers one request; false closes the connection.
-type Handle = Arc<dyn Fn(&Request, &mut TcpStream) -> bool + Send + Sync>;
+pub(crate) type Handle = Arc<dyn Fn(&Request, &mut TcpStream) -> bool + Send + Sync>;
 
 /// Serves a listener with `handle` per request, one thread per connection.
-fn serve(listener: TcpListener, handle: Handle) {
+pub(crate) fn serve(listener: TcpListener, handle: Handle) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
@@ -166,7 +175,7 @@ fn serve(listener: TcpListener, handle: Handle) {
     });
 }
 
-fn free_listener() -> (TcpListener, u16) {
+pub(crate) fn free_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().expect("address").port();
     (listener, port)

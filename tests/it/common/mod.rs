@@ -7,6 +7,7 @@ pub mod lambda;
 pub mod manager;
 pub mod moto;
 pub mod shared;
+pub mod slack;
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;

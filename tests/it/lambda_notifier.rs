@@ -1,0 +1,345 @@
+//! The `dpc-notifier` function end to end on moto server and the Slack test server
+//! (`common::slack`): status and step events put on the central bus reach the notifier's
+//! queue through a rule (moto's EventBridge and SQS), and the REAL `dpc` binary, run as the
+//! function's `bootstrap`, reads its bot token from Secrets Manager (moto), keeps each run's
+//! thread in the manager's table (moto) and posts to the Slack server.
+//!
+//! Played by the harness (`common::lambda`), because moto cannot: the Lambda Runtime API and
+//! execution environment (the bootstrap process), and the SQS event source mapping (receive
+//! up to 10, invoke, delete the successes, release the failures with visibility 0, so that
+//! moto's redrive policy moves a message to the dead-letter queue after `maxReceiveCount`).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::lambda::{Central, EventSourceMapping, Function, Outcome, status_event};
+use crate::common::slack::SlackServer;
+
+const ACCOUNT: &str = "333333333333";
+const TOKEN: &str = "xoxb-test-token";
+/// Receives before the notifier queue's redrive policy moves a message to its DLQ.
+const MAX_RECEIVES: i32 = 3;
+
+/// The notifier's queue and DLQ, the rule sending status and step events to it, the token's
+/// secret, the Slack server; the function running.
+struct Notifier {
+    central: Central,
+    slack: SlackServer,
+    function: Function,
+    mapping: EventSourceMapping,
+    dlq_url: String,
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn")
+}
+
+async fn start() -> Notifier {
+    let central = Central::start().await;
+    let sqs = aws_sdk_sqs::Client::new(&central.sdk);
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name("dpc-notifier-dlq")
+        .send()
+        .await
+        .expect("dlq")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let redrive = json!({"deadLetterTargetArn": queue_arn(&sqs, &dlq_url).await, "maxReceiveCount": MAX_RECEIVES});
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("dpc-notifier")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let events = aws_sdk_eventbridge::Client::new(&central.sdk);
+    let bus = dpc::deploy::central_stack::BUS;
+    let pattern = json!({"source": [dpc::events::STATUS_SOURCE, dpc::events::STEP_SOURCE]});
+    events
+        .put_rule()
+        .name("dpc-notifier")
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("dpc-notifier")
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("notifier-queue")
+                .arn(queue_arn(&sqs, &queue_url).await)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+    let secret = aws_sdk_secretsmanager::Client::new(&central.sdk)
+        .create_secret()
+        .name("dpc/slack-bot")
+        .secret_string(TOKEN)
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .unwrap_or_default()
+        .to_string();
+    let slack = SlackServer::start();
+    let mut env = central.env();
+    env.extend([
+        ("DPC_SLACK_TOKEN_SECRET_ARN".to_string(), secret),
+        ("DPC_SLACK_API_URL".to_string(), slack.url.clone()),
+        (
+            "DPC_SLACK_CHANNELS_JSON".to_string(),
+            json!({"pipeline-x": ["C-RUNS"], "gone": ["C-GONE"]}).to_string(),
+        ),
+    ]);
+    let function = Function::start_in(
+        "dpc-notifier",
+        env,
+        crate::common::lambda::CASE_STUDY_CENTRAL,
+    );
+    let mapping = EventSourceMapping::new(sqs, &queue_url).await;
+    Notifier {
+        central,
+        slack,
+        function,
+        mapping,
+        dlq_url,
+    }
+}
+
+fn step_event(execution: &str, step: &str, status: &str, time: &str) -> Value {
+    let arn = format!("arn:aws:states:eu-west-1:{ACCOUNT}:execution:dpc-pipeline-x:{execution}");
+    json!({
+        "source": dpc::events::STEP_SOURCE,
+        "detail-type": dpc::events::STEP_DETAIL_TYPE,
+        "resources": [arn],
+        "detail": {
+            "pipeline": "pipeline-x", "account": ACCOUNT, "region": "eu-west-1",
+            "executionArn": arn, "step": step, "status": status, "attempt": 1, "time": time,
+        }
+    })
+}
+
+const T0: i64 = 1_767_261_600_000; // 2026-01-01T10:00:00Z
+
+/// The calls made since `from`, as (method, channel, thread_ts, ts).
+fn calls_since(
+    slack: &SlackServer,
+    from: usize,
+) -> Vec<(String, String, Option<String>, Option<String>)> {
+    slack.calls()[from..]
+        .iter()
+        .map(|c| {
+            (
+                c.method.clone(),
+                c.channel.clone(),
+                c.thread_ts.clone(),
+                c.ts.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_one_thread_posted_once_and_429_is_waited_out() {
+    let mut n = start().await;
+    let running = status_event(ACCOUNT, "pipeline-x", "run-1", "RUNNING", T0, None);
+    let steps = [
+        step_event("run-1", "extract", "STARTED", "2026-01-01T10:00:01Z"),
+        step_event("run-1", "extract", "SUCCEEDED", "2026-01-01T10:02:00Z"),
+    ];
+    let succeeded = status_event(
+        ACCOUNT,
+        "pipeline-x",
+        "run-1",
+        "SUCCEEDED",
+        T0,
+        Some(T0 + 180_000),
+    );
+    // One event at a time, as they happen.
+    for event in [&running, &steps[0], &steps[1], &succeeded] {
+        n.central.put(std::slice::from_ref(event)).await;
+        let polls = n.mapping.drain(&mut n.function, 5).await;
+        assert_eq!(polls.len(), 1, "{polls:#?}");
+        assert!(
+            polls[0].released.is_empty(),
+            "{polls:#?}\n{:#?}",
+            n.function.lines()
+        );
+    }
+    let calls = calls_since(&n.slack, 0);
+    let root = calls[0].3.clone().expect("the root's ts");
+    assert_eq!(
+        calls,
+        vec![
+            (
+                "chat.postMessage".into(),
+                "C-RUNS".into(),
+                None,
+                Some(root.clone())
+            ),
+            (
+                "chat.postMessage".into(),
+                "C-RUNS".into(),
+                Some(root.clone()),
+                calls[1].3.clone()
+            ),
+            (
+                "chat.postMessage".into(),
+                "C-RUNS".into(),
+                Some(root.clone()),
+                calls[2].3.clone()
+            ),
+            (
+                "chat.postMessage".into(),
+                "C-RUNS".into(),
+                Some(root.clone()),
+                calls[3].3.clone()
+            ),
+            (
+                "chat.update".into(),
+                "C-RUNS".into(),
+                None,
+                Some(root.clone())
+            ),
+        ]
+    );
+    let all = n.slack.calls();
+    assert!(all.iter().all(|c| c.token == TOKEN), "the secret's token");
+    assert!(
+        all[0].text.contains("pipeline-x RUNNING"),
+        "{}",
+        all[0].text
+    );
+    assert!(
+        all[1].text.contains("step extract started"),
+        "{}",
+        all[1].text
+    );
+    assert!(
+        all[2].text.contains("step extract succeeded"),
+        "{}",
+        all[2].text
+    );
+    assert!(
+        all[3].text.contains("SUCCEEDED after 3m"),
+        "{}",
+        all[3].text
+    );
+    assert!(
+        all[4].text.contains("pipeline-x SUCCEEDED"),
+        "{}",
+        all[4].text
+    );
+    assert!(all.iter().all(|c| c.blocks.is_array()));
+
+    // Redelivered (all four at once): nothing is posted again.
+    let before = n.function.lines().len();
+    n.central
+        .put(&[
+            running.clone(),
+            steps[0].clone(),
+            steps[1].clone(),
+            succeeded.clone(),
+        ])
+        .await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    let received: usize = polls.iter().map(|p| p.received.len()).sum();
+    assert_eq!(received, 4);
+    assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
+    assert_eq!(n.slack.calls().len(), 5, "{:#?}", calls_since(&n.slack, 5));
+    let skipped: u64 = n.function.lines()[before..]
+        .iter()
+        .filter(|l| l["result"] == "DELIVERED")
+        .filter_map(|l| l["skipped"].as_u64())
+        .sum();
+    // The root twice (RUNNING, SUCCEEDED), the two steps, the final reply, the update.
+    assert_eq!(skipped, 6);
+
+    // A 429 is waited out: the call is made again after Retry-After.
+    n.slack.throttle(1);
+    let running = status_event(
+        ACCOUNT,
+        "pipeline-x",
+        "run-2",
+        "RUNNING",
+        T0 + 3_600_000,
+        None,
+    );
+    n.central.put(&[running]).await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
+    let calls = &n.slack.calls()[5..];
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!((calls[0].status, calls[1].status), (429, 200));
+    assert!(calls[1].at - calls[0].at >= Duration::from_secs(1));
+    assert_eq!(calls[1].method, "chat.postMessage");
+    assert_eq!(calls[1].thread_ts, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
+    let mut n = start().await;
+    n.slack.missing("C-GONE");
+    let running = status_event(ACCOUNT, "gone", "run-1", "RUNNING", T0, None);
+    n.central.put(&[running]).await;
+    let mut failures = 0;
+    for _ in 0..MAX_RECEIVES {
+        let polled = n.mapping.poll(&mut n.function).await;
+        assert_eq!(polled.received.len(), 1, "{polled:#?}");
+        let Some(Outcome::Response(answer)) = &polled.outcome else {
+            panic!("{polled:#?}");
+        };
+        assert_eq!(
+            answer["batchItemFailures"][0]["itemIdentifier"],
+            json!(polled.received[0].0)
+        );
+        failures += 1;
+    }
+    assert_eq!(failures, MAX_RECEIVES);
+    let line = n
+        .function
+        .lines()
+        .into_iter()
+        .find(|l| l["result"] == "FAILED")
+        .expect("a failure logged");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("channel_not_found"),
+        "{line}"
+    );
+    // The next receive finds it over maxReceiveCount: moto moves it to the DLQ.
+    assert!(n.mapping.poll(&mut n.function).await.received.is_empty());
+    let dead = n.central.take(&n.dlq_url).await;
+    assert_eq!(dead.len(), 1, "{dead:#?}");
+    assert_eq!(dead[0]["detail"]["name"], "run-1");
+    // Nothing was posted anywhere: the root was never recorded, so it is tried again.
+    assert!(n.slack.calls().iter().all(|c| c.ts.is_none()));
+}
