@@ -21,6 +21,13 @@ pub fn state_machine_role(env: &Env, uses: &Uses) -> Value {
     if let Some(bus) = &uses.publish_bus {
         statements.push(json!({"Sid": "PublishRefreshEvents", "Effect": "Allow", "Action": "events:PutEvents", "Resource": sub(bus)}));
     }
+    if uses.step_events {
+        let bus = format!(
+            "arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/{}",
+            super::state_machine::STEP_BUS
+        );
+        statements.push(json!({"Sid": "PutStepStatusEvents", "Effect": "Allow", "Action": "events:PutEvents", "Resource": sub(&bus)}));
+    }
     role(env, "states.amazonaws.com", "dpc-state-machine", statements)
 }
 

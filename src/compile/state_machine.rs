@@ -11,6 +11,16 @@
 //! failure, then fails with the original error; GLUE runs one job run per step. On success,
 //! `Publish` puts one refresh event per `publish.dataProducts`.
 //!
+//! # Step status events (FULL_EXECUTION only)
+//! Around each step state `Step <name>`, `Step <name> started` / `succeeded` / `failed` put one
+//! step status event ([`events::StepStatusEvent`]) on the
+//! account's default bus, where the pipeline's notification rule and the `dpc-account`
+//! forwarding rule (to the central bus) see it. `failed` sits between the step's Catch and
+//! where the Catch led, carrying `$.error.Error` and `.Cause`. `attempt` is 1 + the
+//! execution's redrive count: retries inside a step's Retry policy are not visible to other
+//! states. A putEvents that fails is caught and skipped, so the run's outcome never depends on
+//! its notifications.
+//!
 //! # Execution input
 //! `{"run": {"type", "triggerId", "time"}, "upstreams"?, "dataProducts"?}`: the trigger rule
 //! and the schedules build it (see `template` and `schedule`).
@@ -33,7 +43,9 @@ use serde_json::{Map, Value, json};
 use super::Env;
 use super::names;
 use crate::events;
-use crate::pipeline::model::{Compute, DataProduct, EmrSettings, Script, Step, StepType};
+use crate::pipeline::model::{
+    Compute, DataProduct, EmrSettings, NotificationType, Script, Step, StepType,
+};
 
 pub const CLAIM_STATE: &str = "Claim trigger";
 pub const DUPLICATE_STATE: &str = "Duplicate";
@@ -45,6 +57,8 @@ const TERMINATE: &str = "Terminate cluster";
 const TERMINATE_AFTER_FAILURE: &str = "Terminate cluster after failure";
 const SUCCEEDED: &str = "Succeeded";
 const FAILED: &str = "Failed";
+/// The bus step status events go to: the account's default bus.
+pub const STEP_BUS: &str = "default";
 /// PutEvents takes at most 10 entries per call.
 const EVENTS_PER_CALL: usize = 10;
 /// Seconds before the first retry of a failed step; doubles each time (with full jitter).
@@ -67,6 +81,8 @@ pub struct Uses {
     pub publish_bus: Option<String>,
     /// `DefinitionSubstitutions` keys the definition refers to.
     pub substitutions: BTreeSet<String>,
+    /// Step status events are put on the default bus (FULL_EXECUTION).
+    pub step_events: bool,
 }
 
 /// Keys the template knows how to fill (see the module doc).
@@ -86,11 +102,17 @@ pub fn compile(env: &Env) -> StateMachine {
     let mut uses = Uses::default();
     prologue(env, &mut states);
     let after_steps = publish_states(env, &mut states, &mut uses);
-    let first_step = match &env.pipeline.compute {
+    let mut first_step = match &env.pipeline.compute {
         Compute::Emr(emr) => emr_states(env, emr, &after_steps, &mut states, &mut uses),
         Compute::Glue(_) => glue_states(env, &after_steps, &mut states, &mut uses),
         Compute::None => after_steps,
     };
+    let full =
+        matches!(&env.pipeline.notifications, Some(n) if n.kind == NotificationType::FullExecution);
+    if full && !matches!(env.pipeline.compute, Compute::None) && !env.pipeline.steps.is_empty() {
+        first_step = step_events(env, &first_step, &mut states);
+        uses.step_events = true;
+    }
     if let Some(Value::Object(ctx)) = states.get_mut(CONTEXT_STATE) {
         ctx.insert("Next".into(), json!(first_step));
     }
@@ -328,6 +350,93 @@ fn limits(state: &mut Value, step: &Step) {
             "JitterStrategy": "FULL",
         }]);
     }
+}
+
+/// Wraps each step state in the states putting its step status events (see the module doc);
+/// returns the (possibly renamed) first state of the steps.
+fn step_events(env: &Env, first: &str, states: &mut Map<String, Value>) -> String {
+    let mut first = first.to_string();
+    for step in &env.pipeline.steps {
+        let name = step_state(step);
+        let [started, succeeded, failed] =
+            ["started", "succeeded", "failed"].map(|s| format!("{name} {s}"));
+        for state in states.values_mut() {
+            redirect(state, &name, &started);
+        }
+        if first == name {
+            first = started.clone();
+        }
+        let Some(Value::Object(task)) = states.get_mut(&name) else {
+            continue;
+        };
+        let next = task.insert("Next".into(), json!(succeeded));
+        let next = next
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let caught = task
+            .get_mut("Catch")
+            .and_then(|c| c.get_mut(0))
+            .and_then(|c| c.get_mut("Next"))
+            .map(|n| std::mem::replace(n, json!(failed)));
+        let caught = caught
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        states.insert(started.clone(), step_event(env, step, "STARTED", &name));
+        states.insert(succeeded, step_event(env, step, "SUCCEEDED", &next));
+        states.insert(failed, step_event(env, step, "FAILED", &caught));
+    }
+    first
+}
+
+/// Points `state`'s `Next`, `Default` and Choice/Catch `Next`s at `to` instead of `from`.
+fn redirect(state: &mut Value, from: &str, to: &str) {
+    let swap = |v: Option<&mut Value>| {
+        if let Some(v) = v.filter(|v| v.as_str() == Some(from)) {
+            *v = json!(to);
+        }
+    };
+    swap(state.get_mut("Default"));
+    swap(state.get_mut("Next"));
+    for list in ["Choices", "Catch"] {
+        if let Some(Value::Array(items)) = state.get_mut(list) {
+            for item in items {
+                swap(item.get_mut("Next"));
+            }
+        }
+    }
+}
+
+/// One step status event, then `next`; a failed put is skipped (`ResultPath: null` keeps the
+/// state's input, `$.error` included).
+fn step_event(env: &Env, step: &Step, status: &str, next: &str) -> Value {
+    let mut detail = json!({
+        "pipeline": env.name(),
+        "account": env.account.unwrap_or("${AccountId}"),
+        "region": env.region.unwrap_or("${Region}"),
+        "executionArn.$": "$$.Execution.Id",
+        "step": step.name,
+        "status": status,
+        "attempt.$": "States.MathAdd($$.Execution.RedriveCount, 1)",
+        "time.$": "$$.State.EnteredTime",
+    });
+    if status == "FAILED" {
+        detail["error.$"] = json!("$.error.Error");
+        detail["cause.$"] = json!("$.error.Cause");
+    }
+    json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {"Entries": [{
+            "EventBusName": STEP_BUS,
+            "Source": events::STEP_SOURCE,
+            "DetailType": events::STEP_DETAIL_TYPE,
+            "Detail": detail,
+        }]},
+        "ResultPath": null,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2.0}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": next}],
+        "Next": next,
+    })
 }
 
 /// The Glue job run states; returns the first one's name.
@@ -669,6 +778,132 @@ mod tests {
             glue_arguments(&env, &args),
             json!({"--date.$": "$.ctx.date", "--full": "true", "--k": "v", "--arg4": "pos"})
         );
+    }
+
+    fn emr_pipeline(kind: NotificationType) -> Pipeline {
+        use crate::pipeline::model::{Channel, NotificationTarget, Notifications};
+        let step = |name: &str| Step {
+            name: name.into(),
+            kind: StepType::Spark,
+            script: Script::S3 {
+                bucket: "b".into(),
+                key: "k.py".into(),
+            },
+            args: vec![],
+            timeout_seconds: 60,
+            retries: 1,
+            local_command: None,
+        };
+        Pipeline {
+            compute: Compute::Emr(EmrSettings {
+                release_label: "emr-7.5.0".into(),
+                instance_type: "m5.xlarge".into(),
+                instance_count: 1,
+                subnet_id: None,
+            }),
+            steps: vec![step("a"), step("b")],
+            notifications: Some(Notifications {
+                kind,
+                targets: vec![NotificationTarget {
+                    channel: Channel::Slack,
+                    addresses: vec!["alerts".into()],
+                }],
+            }),
+            ..pipeline()
+        }
+    }
+
+    /// Answers every task; fails step `b` with `error`, records the events put.
+    struct Recorder {
+        fail: &'static str,
+        events: Vec<Value>,
+    }
+
+    impl crate::asl::TaskHandler for Recorder {
+        fn call(&mut self, call: &crate::asl::TaskCall<'_>) -> crate::asl::TaskOutcome {
+            use crate::asl::TaskOutcome;
+            if call.resource.ends_with("events:putEvents") {
+                let entries = call.parameters["Entries"].as_array().cloned();
+                self.events.extend(entries.into_iter().flatten());
+                return TaskOutcome::ok(json!({"FailedEntryCount": 0}));
+            }
+            if call.resource.ends_with("dynamodb:putItem") {
+                return TaskOutcome::ok(json!({}));
+            }
+            if call.resource.ends_with("createCluster.sync") {
+                return TaskOutcome::ok(json!({"ClusterId": "j-1"}));
+            }
+            if call.state == "Step b" {
+                return TaskOutcome::err(self.fail, "exit 1");
+            }
+            TaskOutcome::ok(json!({}))
+        }
+    }
+
+    fn run(kind: NotificationType) -> (crate::asl::Execution, Vec<Value>, usize) {
+        let p = emr_pipeline(kind);
+        let sm = compile(&env_with(&p));
+        let count = sm.definition["States"].as_object().map_or(0, Map::len);
+        let mut recorder = Recorder {
+            fail: "States.TaskFailed",
+            events: vec![],
+        };
+        let input =
+            json!({"run": {"type": "MANUAL", "triggerId": "t", "time": "2026-11-26T05:00:00Z"}});
+        let text = sm
+            .definition
+            .to_string()
+            .replace("${ClaimsTableName}", "claims");
+        let parsed = serde_json::from_str(&text).unwrap_or_default();
+        let definition = crate::asl::Definition::parse(&parsed).expect("a valid definition");
+        let exec = crate::asl::run(
+            &definition,
+            input,
+            &crate::asl::Options::default(),
+            &mut recorder,
+        );
+        (exec, recorder.events, count)
+    }
+
+    #[test]
+    fn full_execution_puts_step_events_and_fails_the_same_way() {
+        let (full, events, full_count) = run(NotificationType::FullExecution);
+        let (plain, none, plain_count) = run(NotificationType::PipelineStatus);
+        let (failures, _, failure_count) = run(NotificationType::FailureOnly);
+        assert!(none.is_empty());
+        assert_eq!(plain_count, failure_count);
+        assert_eq!(full_count, plain_count + 3 * 2);
+        assert_eq!(
+            (full.status, &full.error, &full.cause),
+            (plain.status, &plain.error, &plain.cause)
+        );
+        assert_eq!(failures.status, plain.status);
+        assert_eq!(full.error.as_deref(), Some("States.TaskFailed"));
+        let seen: Vec<(String, String)> = events
+            .iter()
+            .map(|e| {
+                let d = &e["Detail"];
+                (
+                    d["step"].as_str().unwrap_or_default().to_string(),
+                    d["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let want = [
+            ("a", "STARTED"),
+            ("a", "SUCCEEDED"),
+            ("b", "STARTED"),
+            ("b", "FAILED"),
+        ];
+        assert_eq!(seen, want.map(|(a, b)| (a.to_string(), b.to_string())));
+        let failed = &events[3];
+        assert_eq!(failed["Source"], events::STEP_SOURCE);
+        assert_eq!(failed["EventBusName"], STEP_BUS);
+        assert_eq!(failed["Detail"]["error"], "States.TaskFailed");
+        assert_eq!(failed["Detail"]["cause"], "exit 1");
+        assert_eq!(failed["Detail"]["attempt"], 1);
+        let p = emr_pipeline(NotificationType::FullExecution);
+        assert!(compile(&env_with(&p)).uses.step_events);
     }
 
     #[test]

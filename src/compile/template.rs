@@ -378,6 +378,14 @@ fn registration(
             properties["ProductAccounts"] = json!(accounts);
         }
     }
+    // The central notifier posts to these channels from the central bus.
+    if let Some(n) = &env.pipeline.notifications {
+        let channels = notify::slack_channels(n);
+        if !channels.is_empty() {
+            properties["SlackChannels"] = json!(channels);
+            properties["NotificationType"] = json!(n.kind);
+        }
+    }
     if let Some(t) = trigger.filter(|t| t.has_dependencies()) {
         properties["Window"] = json!(window_text(&t.window));
         properties["PropagateManual"] = json!(t.propagate_manual.to_string());
@@ -470,11 +478,6 @@ const SSM_PARAMETERS: &[(&str, &str, &str)] = &[
         "RegistrationServiceToken",
         "/dpc/account/registration-service-token",
         "the registration custom resource's service token",
-    ),
-    (
-        "SlackNotifierEndpoint",
-        "/dpc/account/slack-notifier-endpoint",
-        "the central Slack notifier's https endpoint",
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! The versioned per-account stack `dpc-account` (like `cdk bootstrap`): the
-//! `dpc-pipelines` bus the central account may put triggers on, the rule forwarding `dpc-*`
-//! state machines' status changes to the central bus, the artifacts bucket, the claims table,
+//! `dpc-pipelines` bus the central account may put triggers on, the rules forwarding `dpc-*`
+//! state machines' status changes and step status events to the central bus (where the
+//! manager and the central notifier read them), the artifacts bucket, the claims table,
 //! the EMR and Glue roles, the central reconciler's read-only role, the notifications key, and
 //! the SSM parameters (`/dpc/account/…`) that every pipeline stack reads. Built as a typed JSON
 //! value, deterministically.
@@ -18,7 +19,8 @@ use crate::pipeline::model::Central;
 pub const STACK_NAME: &str = "dpc-account";
 /// Bumped whenever pipeline stacks need something new from this stack; `dpc deploy` compares
 /// it with `/dpc/account/version`.
-pub const VERSION: u32 = 1;
+/// 2: step status events forwarded; no Slack notifier endpoint.
+pub const VERSION: u32 = 2;
 /// Where the version is kept.
 pub const VERSION_PARAMETER: &str = "/dpc/account/version";
 /// The parameter saying whether this stack creates the reconciler's read role (IAM names are
@@ -50,7 +52,7 @@ pub fn template(central: Option<&Central>) -> Value {
     parameters(&mut resources, &central_bus_arn, &registration);
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": format!("dpc per-account resources (version {VERSION}): pipelines bus, status forwarding, artifacts, claims, roles"),
+        "Description": format!("dpc per-account resources (version {VERSION}): pipelines bus, status and step event forwarding, artifacts, claims, roles"),
         "Parameters": stack_parameters(central.is_none()),
         "Conditions": {
             "HasRegistrationToken": {"Fn::Not": [{"Fn::Equals": [reference("RegistrationServiceToken"), ""]}]},
@@ -70,11 +72,6 @@ fn stack_parameters(central_unknown: bool) -> Value {
         RECONCILER_ROLE_PARAMETER: {
             "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
             "Description": "Create the central reconciler's read-only role (false in every region but one of an account: IAM role names are per account)",
-        },
-        "SlackNotifierEndpoint": {
-            "Type": "String", "AllowedPattern": "^https://.+$",
-            "Default": "https://dpc-notifier.invalid/slack",
-            "Description": "https endpoint of the central Slack notifier (set it once the central account runs one)",
         },
     });
     if central_unknown {
@@ -104,7 +101,8 @@ fn bus(r: &mut Map<String, Value>, central_account: &str) {
     }));
 }
 
-/// Status changes of this account's `dpc-*` state machines go to the central bus, once.
+/// Status changes of this account's `dpc-*` state machines, and the step status events their
+/// executions put on the default bus (FULL_EXECUTION), go to the central bus, once.
 fn forwarding(r: &mut Map<String, Value>, central_bus_arn: &str) {
     r.insert("ForwardRole".into(), json!({
         "Type": "AWS::IAM::Role",
@@ -124,6 +122,19 @@ fn forwarding(r: &mut Map<String, Value>, central_bus_arn: &str) {
                 "source": [events::STATUS_SOURCE],
                 "detail-type": [events::STATUS_DETAIL_TYPE],
                 "detail": {"stateMachineArn": [{"prefix": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:dpc-")}]},
+            },
+            "State": "ENABLED",
+            "Targets": [{"Id": "central", "Arn": sub(central_bus_arn), "RoleArn": get_att("ForwardRole", "Arn")}],
+        },
+    }));
+    r.insert("ForwardStepRule".into(), json!({
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Description": "Forward dpc executions' step status events to the central bus",
+            "EventPattern": {
+                "source": [events::STEP_SOURCE],
+                "detail-type": [events::STEP_DETAIL_TYPE],
+                "detail": {"executionArn": [{"prefix": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:dpc-")}]},
             },
             "State": "ENABLED",
             "Targets": [{"Id": "central", "Arn": sub(central_bus_arn), "RoleArn": get_att("ForwardRole", "Arn")}],
@@ -269,7 +280,7 @@ fn notifications_key(r: &mut Map<String, Value>) {
 /// The SSM parameters pipeline stacks read (see `compile::template`).
 fn parameters(r: &mut Map<String, Value>, central_bus_arn: &str, registration: &str) {
     let registration = json!({"Fn::If": ["HasRegistrationToken", reference("RegistrationServiceToken"), sub(registration)]});
-    let values: [(&str, &str, Value); 10] = [
+    let values: [(&str, &str, Value); 9] = [
         (
             "VersionParameter",
             VERSION_PARAMETER,
@@ -311,11 +322,6 @@ fn parameters(r: &mut Map<String, Value>, central_bus_arn: &str, registration: &
             registration,
         ),
         (
-            "SlackEndpointParameter",
-            "/dpc/account/slack-notifier-endpoint",
-            reference("SlackNotifierEndpoint"),
-        ),
-        (
             "CentralBusParameter",
             "/dpc/account/central-event-bus-arn",
             sub(central_bus_arn),
@@ -350,7 +356,6 @@ mod tests {
             "/dpc/account/glue-job-role",
             "/dpc/account/notifications-kms-key",
             "/dpc/account/registration-service-token",
-            "/dpc/account/slack-notifier-endpoint",
             VERSION_PARAMETER,
         ] {
             assert!(t.contains(name), "{name}");

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::services::{RunContext, Services};
 use super::world::LocalPipeline;
 use crate::asl::{self, Options, Status};
+use crate::compile::state_machine;
 use crate::events::{self, RefreshEvent, StatusChangeEvent};
 use crate::manager::registry::PipelineId;
 use crate::manager::runlog::{StatusFact, execution_arn, state_machine_arn};
@@ -520,23 +521,29 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             (execution, (put, entries, duplicate))
         };
         let (put, entries, duplicate) = services;
-        let full = p
-            .notifications
-            .as_ref()
-            .is_some_and(|n| n.kind == NotificationType::FullExecution);
         self.notify(
             p,
             now,
             &format!("{} started ({})", id.name, run.kind),
             Notice::Start,
         );
+        // The step status events the state machine put (FULL_EXECUTION), among the entries.
+        let mut steps = put
+            .iter()
+            .filter_map(|(at, e)| Some((*at, step_notice(e)?)))
+            .peekable();
         for e in entries {
-            let step = (full && e.event.starts_with("step-")).then(|| (e.at_ms, e.detail.clone()));
-            self.log(e);
-            if let Some((at, detail)) = step {
-                let text = detail.split(" (log ").next().unwrap_or_default();
+            // A step's start is told before what it logged at that instant, its end after.
+            let before = |(at, (_, started)): &(Millis, (String, bool))| {
+                *at < e.at_ms || (*started && *at == e.at_ms)
+            };
+            while let Some((at, (text, _))) = steps.next_if(before) {
                 self.notify(p, at, &format!("{}: {text}", id.name), Notice::Step);
             }
+            self.log(e);
+        }
+        for (at, (text, _)) in steps {
+            self.notify(p, at, &format!("{}: {text}", id.name), Notice::Step);
         }
         let stopped = execution.stopped.timestamp_millis();
         let status_name = execution.status.as_str();
@@ -629,6 +636,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             m.remove("bus");
         }
         let central = bus.ends_with(&format!(":event-bus/{}", self.settings.central.bus));
+        // Step status events go to the account's default bus (and its forwarding rules).
+        if bus == state_machine::STEP_BUS || bus.ends_with(":event-bus/default") {
+            let to = Bus::Default(id.account.clone(), id.region.clone());
+            self.push(at, Action::Deliver { bus: to, event });
+            return;
+        }
         if event["source"] == events::REFRESH_SOURCE {
             let d = &event["detail"];
             let text = format!(
@@ -762,6 +775,25 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             self.push(now + START_DELAY_MS, Action::Start { pipeline, input });
         }
     }
+}
+
+/// A step status event's notification text and whether it tells a start (`None` for other
+/// events). Its `attempt` counts the execution's redrives, never more than 1 locally.
+fn step_notice(event: &Value) -> Option<(String, bool)> {
+    if event["source"] != events::STEP_SOURCE || event["detail-type"] != events::STEP_DETAIL_TYPE {
+        return None;
+    }
+    let d = &event["detail"];
+    let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+    let status = text("status");
+    let mut out = format!("step {} {status}", text("step"));
+    if let Some(n) = d["attempt"].as_u64().filter(|n| *n > 1) {
+        out.push_str(&format!(" (attempt {n})"));
+    }
+    if status == "FAILED" {
+        out.push_str(&format!(": {}: {}", text("error"), text("cause")));
+    }
+    Some((out, status == "STARTED"))
 }
 
 /// The `dpc-account` stack's forwarding rule of one account, as deployed there.

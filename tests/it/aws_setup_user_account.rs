@@ -54,7 +54,10 @@ fn setup_user_account_deploys_once_then_reports_no_changes() {
 
     runtime.block_on(async {
         let config = moto.sdk().await;
-        assert_eq!(moto::parameter(&config, "/dpc/account/version").await, "1");
+        assert_eq!(
+            moto::parameter(&config, "/dpc/account/version").await,
+            ::dpc::deploy::account_stack::VERSION.to_string()
+        );
         let bus = moto::parameter(&config, "/dpc/account/central-event-bus-arn").await;
         assert!(
             bus.ends_with(":999999999999:event-bus/dpc-central"),

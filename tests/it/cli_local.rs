@@ -28,7 +28,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 const MOCKS_OK: &str = r#"{
   "Claim trigger": {"Return": {}},
   "Create cluster": {"Return": {"ClusterId": "j-1"}, "Duration": 300},
+  "Step measure-x started": {"Return": {"FailedEntryCount": 0}},
   "Step measure-x": {"Return": {}, "Duration": 600},
+  "Step measure-x succeeded": {"Return": {"FailedEntryCount": 0}},
   "Terminate cluster": {"Return": {}},
   "Publish": {"Return": {"Entries": [{"EventId": "e-1"}]}}
 }"#;
@@ -50,13 +52,16 @@ fn a_triggered_run_succeeds_and_shows_the_path_taken() {
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
+    // pipeline-x notifies FULL_EXECUTION: its step is wrapped in step status events.
     assert_eq!(
-        &states[..8],
+        &states[..10],
         [
             "Start",
             "Claim",
             "Run",
             "Create",
+            "Step",
+            "Step",
             "Step",
             "Terminate",
             "Publish",
@@ -64,7 +69,7 @@ fn a_triggered_run_succeeds_and_shows_the_path_taken() {
         ]
     );
     run.assert_stdout_contains("03:15:00.000  Terminate cluster")
-        .assert_stdout_contains("SUCCEEDED after 900 s of virtual time, 8 transition(s)")
+        .assert_stdout_contains("SUCCEEDED after 900 s of virtual time, 10 transition(s)")
         .assert_stdout_contains(r#""cluster":{"ClusterId":"j-1"}"#);
 }
 
@@ -100,7 +105,7 @@ fn json_output_is_one_document_with_the_history() {
         .iter()
         .filter(|e| e["type"] == "TaskScheduled")
         .collect();
-    assert_eq!(scheduled.len(), 5);
+    assert_eq!(scheduled.len(), 7);
     let emr = &scheduled[1]["taskScheduledEventDetails"];
     assert_eq!(emr["resourceType"], "elasticmapreduce");
     assert_eq!(emr["resource"], "createCluster.sync");
