@@ -23,8 +23,11 @@ use crate::manager::sla;
 use crate::manager::store::{Store, StoreError};
 use crate::manager::time::{Millis, format_time};
 use crate::manager::{Manager, Outcome};
+use crate::notify::{RunView, StartedBy, StepStatus, StepView, email, opsgenie, slack};
 use crate::pattern::Pattern;
-use crate::pipeline::model::{Central, Channel, NotificationType};
+use crate::pipeline::model::{
+    Central, Channel, NotificationType, Notifications, Status as RunStatus,
+};
 
 /// EventBridge and Step Functions take about a second to start a target.
 const START_DELAY_MS: Millis = 1_000;
@@ -502,6 +505,21 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 event: running,
             },
         );
+        let mut view = RunView {
+            pipeline: id.name.clone(),
+            team: p.team.clone(),
+            account: id.account.clone(),
+            region: id.region.clone(),
+            execution_arn: arn.clone(),
+            execution_name: name.clone(),
+            started_by: StartedBy::from_input(&input_value, now),
+            status: RunStatus::Running,
+            started_ms: now,
+            stopped_ms: None,
+            error: None,
+            cause: None,
+        };
+        let mut thread = false;
         let options = Options {
             start_time: chrono::DateTime::from_timestamp_millis(now).unwrap_or_default(),
             execution_name: name.clone(),
@@ -521,11 +539,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             (execution, (put, entries, duplicate))
         };
         let (put, entries, duplicate) = services;
-        self.notify(
+        self.notify_run(
             p,
             now,
             &format!("{} started ({})", id.name, run.kind),
             Notice::Start,
+            (&view, None, &mut thread),
         );
         // The step status events the state machine put (FULL_EXECUTION), among the entries.
         let mut steps = put
@@ -534,16 +553,23 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             .peekable();
         for e in entries {
             // A step's start is told before what it logged at that instant, its end after.
-            let before = |(at, (_, started)): &(Millis, (String, bool))| {
-                *at < e.at_ms || (*started && *at == e.at_ms)
+            let before = |(at, (_, step)): &(Millis, (String, Option<StepView>))| {
+                let started = step
+                    .as_ref()
+                    .is_some_and(|s| s.status == StepStatus::Started);
+                *at < e.at_ms || (started && *at == e.at_ms)
             };
-            while let Some((at, (text, _))) = steps.next_if(before) {
-                self.notify(p, at, &format!("{}: {text}", id.name), Notice::Step);
+            while let Some((at, (text, step))) = steps.next_if(before) {
+                let text = format!("{}: {text}", id.name);
+                let rendered = (&view, step.as_ref(), &mut thread);
+                self.notify_run(p, at, &text, Notice::Step, rendered);
             }
             self.log(e);
         }
-        for (at, (text, _)) in steps {
-            self.notify(p, at, &format!("{}: {text}", id.name), Notice::Step);
+        for (at, (text, step)) in steps {
+            let text = format!("{}: {text}", id.name);
+            let rendered = (&view, step.as_ref(), &mut thread);
+            self.notify_run(p, at, &text, Notice::Step, rendered);
         }
         let stopped = execution.stopped.timestamp_millis();
         let status_name = execution.status.as_str();
@@ -573,7 +599,17 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             Status::Succeeded => Notice::Success,
             _ => Notice::Failure,
         };
-        self.notify(p, stopped, &format!("{} {ended}", id.name), notice);
+        view.status = RunStatus::parse(status_name).unwrap_or(RunStatus::Failed);
+        view.stopped_ms = Some(stopped);
+        view.error = execution.error.clone();
+        view.cause = execution.cause.clone();
+        self.notify_run(
+            p,
+            stopped,
+            &format!("{} {ended}", id.name),
+            notice,
+            (&view, None, &mut thread),
+        );
         self.runs.push(RunRecord {
             account: id.account.clone(),
             pipeline: id.name.clone(),
@@ -595,6 +631,29 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
     /// A notification as it would be sent (never sent); `notifications.type` decides which
     /// notices are sent.
     fn notify(&mut self, p: &LocalPipeline, at: Millis, text: &str, notice: Notice) {
+        self.notify_with(p, at, text, notice, None);
+    }
+
+    /// A run's notification, with the messages it renders to (see [`rendered`]).
+    fn notify_run(
+        &mut self,
+        p: &LocalPipeline,
+        at: Millis,
+        text: &str,
+        notice: Notice,
+        run: (&RunView, Option<&StepView>, &mut bool),
+    ) {
+        self.notify_with(p, at, text, notice, Some(run));
+    }
+
+    fn notify_with(
+        &mut self,
+        p: &LocalPipeline,
+        at: Millis,
+        text: &str,
+        notice: Notice,
+        run: Option<(&RunView, Option<&StepView>, &mut bool)>,
+    ) {
         let Some(n) = &p.notifications else {
             return;
         };
@@ -615,7 +674,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             })
             .collect();
         let id = p.id();
-        let detail = format!("would notify {}: {text}", to.join(", "));
+        let mut detail = format!("would notify {}: {text}", to.join(", "));
+        if let Some((view, step, thread)) = run {
+            for line in rendered(n, notice, view, step, thread) {
+                detail.push_str(&format!("\n    {line}"));
+            }
+        }
         self.log(Entry::new(
             at,
             &id.account,
@@ -779,7 +843,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
 
 /// A step status event's notification text and whether it tells a start (`None` for other
 /// events). Its `attempt` counts the execution's redrives, never more than 1 locally.
-fn step_notice(event: &Value) -> Option<(String, bool)> {
+fn step_notice(event: &Value) -> Option<(String, Option<StepView>)> {
     if event["source"] != events::STEP_SOURCE || event["detail-type"] != events::STEP_DETAIL_TYPE {
         return None;
     }
@@ -793,7 +857,67 @@ fn step_notice(event: &Value) -> Option<(String, bool)> {
     if status == "FAILED" {
         out.push_str(&format!(": {}: {}", text("error"), text("cause")));
     }
-    Some((out, status == "STARTED"))
+    let view = serde_json::from_value::<events::StepStatusChange>(d.clone())
+        .ok()
+        .and_then(|c| StepView::from_event(&c));
+    Some((out, view))
+}
+
+/// The messages a sent notice renders to (`crate::notify`), one line each: per Slack channel
+/// the run's thread (its root with the first notice, then replies, the root updated at the
+/// end); per email address the subject; OpsGenie's alert on a failure and its close on a
+/// success. `thread` says whether the run's root was posted.
+fn rendered(
+    n: &Notifications,
+    notice: Notice,
+    run: &RunView,
+    step: Option<&StepView>,
+    thread: &mut bool,
+) -> Vec<String> {
+    let text = |v: Value| v["text"].as_str().unwrap_or_default().to_string();
+    let root = !std::mem::replace(thread, true);
+    let end = matches!(notice, Notice::Success | Notice::Failure);
+    let mut lines = Vec::new();
+    for t in &n.targets {
+        for address in &t.addresses {
+            match t.channel {
+                Channel::Slack => {
+                    let to = format!("slack #{}", address.trim_start_matches('#'));
+                    if root {
+                        lines.push(format!("{to} new thread: {}", text(slack::root(run))));
+                    }
+                    if let Some(s) = step.filter(|_| notice == Notice::Step) {
+                        lines.push(format!("{to} in thread: {}", text(slack::step(run, s))));
+                    }
+                    if end {
+                        lines.push(format!(
+                            "{to} in thread: {}",
+                            text(slack::final_message(run))
+                        ));
+                        let update = text(slack::root_update(run));
+                        lines.push(format!("{to} root updated: {update}"));
+                    }
+                }
+                Channel::Email if notice != Notice::Step => {
+                    lines.push(format!("email {address}: {}", email::subject(run)));
+                }
+                Channel::Opsgenie if notice == Notice::Failure => {
+                    let alert = opsgenie::alert(run);
+                    let message = alert["message"].as_str().unwrap_or_default();
+                    lines.push(format!(
+                        "opsgenie alert {} ({}): {message}",
+                        opsgenie::alias(run),
+                        opsgenie::priority(run.status)
+                    ));
+                }
+                Channel::Opsgenie if notice == Notice::Success => {
+                    lines.push(format!("opsgenie close {}", opsgenie::alias(run)));
+                }
+                _ => {}
+            }
+        }
+    }
+    lines
 }
 
 /// The `dpc-account` stack's forwarding rule of one account, as deployed there.

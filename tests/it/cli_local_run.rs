@@ -169,6 +169,53 @@ fn a_failed_upstream_runs_the_fallback_and_not_pipeline_x() {
 }
 
 #[test]
+fn a_full_execution_run_is_one_slack_thread_with_a_reply_per_step_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (run, events) = run_json(dir.path(), "examples/case-study", &["--fail", "pipeline-x"]);
+    run.assert_code(1);
+    let slack: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "notification" && e["pipeline"] == "pipeline-x")
+        .flat_map(|e| e["detail"].as_str().unwrap_or_default().lines())
+        .map(str::trim)
+        .filter(|l| l.starts_with("slack #data-pipeline-alerts"))
+        .map(String::from)
+        .collect();
+    let kinds: Vec<&str> = slack
+        .iter()
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
+    // The step events the compiled putEvents states put become the replies.
+    assert_eq!(
+        kinds,
+        [
+            "slack #data-pipeline-alerts new thread",
+            "slack #data-pipeline-alerts in thread",
+            "slack #data-pipeline-alerts in thread",
+            "slack #data-pipeline-alerts in thread",
+            "slack #data-pipeline-alerts root updated",
+        ],
+        "{slack:#?}"
+    );
+    assert!(slack[1].contains("step measure-x started"), "{}", slack[1]);
+    assert!(
+        slack[2].contains("measure-x") && slack[2].contains("forced by --fail"),
+        "{}",
+        slack[2]
+    );
+    let all: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "notification" && e["pipeline"] == "pipeline-x")
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        all.iter()
+            .any(|d| d.contains("opsgenie alert dpc-333333333333-pipeline-x-")),
+        "{all:#?}"
+    );
+}
+
+#[test]
 fn a_failing_step_is_retried_as_compiled_then_fails_the_run() {
     let dir = tempfile::tempdir().expect("tmp");
     let (run, events) = run_json(dir.path(), "tests/fixtures/local/failing-step", &[]);
