@@ -226,20 +226,20 @@ impl<S: Store> Manager<S> {
     }
 
     /// The SLA alerts due at `now` of every registered pipeline with an SLA, each at most
-    /// once per pipeline and SLA day (the central reconciler's tick).
+    /// once per pipeline and SLA day (the central reconciler's tick). One transaction per
+    /// pipeline, so a store's transaction size limits never depend on how many are late.
     pub fn check_slas(&mut self, now: Millis) -> Result<Vec<sla::SlaAlert>, StoreError> {
-        let Manager { store, prepared } = self;
-        store.transaction(|tx| {
-            let mut out = Vec::new();
-            for reg in tx.registrations()? {
-                if reg.sla.is_none() {
-                    continue;
-                }
-                let p = prepare(prepared, reg)?;
-                out.extend(sla::check(tx, &p, now)?);
-            }
-            Ok(out)
-        })
+        let ids: Vec<PipelineId> = self
+            .registrations()?
+            .into_iter()
+            .filter(|r| r.sla.is_some())
+            .map(|r| r.id)
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.check_sla(&id, now)?);
+        }
+        Ok(out)
     }
 
     /// The SLA alert of one pipeline due at `now`, at most once per SLA day (`dpc local run`
