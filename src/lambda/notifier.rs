@@ -30,8 +30,8 @@ use crate::notify::{self, RunView, StartedBy, Status, StepView};
 pub const TOKEN_SECRET_VAR: &str = "DPC_SLACK_TOKEN_SECRET_ARN";
 /// The Slack Web API's base URL (default [`super::slack::DEFAULT_BASE`]).
 pub const API_URL_VAR: &str = "DPC_SLACK_API_URL";
-/// Channels per pipeline name (`{"pipeline-x": ["C0123"], "*": [...]}`), until registrations
-/// carry them.
+/// Channels per pipeline name (`{"pipeline-x": ["C0123"], "*": [...]}`) for pipelines whose
+/// registration names none (registered before `SlackChannels`, or tests).
 pub const CHANNELS_VAR: &str = "DPC_SLACK_CHANNELS_JSON";
 
 /// How long a claimed message is its claimer's to post (longer than a Slack call with its
@@ -162,6 +162,37 @@ impl Records {
         }
     }
 
+    /// A pipeline's registration, read from the registry's item as the store keeps it.
+    async fn registration(
+        &self,
+        key: &str,
+    ) -> Result<Option<crate::manager::registry::Registration>, String> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(crate::manager::dynamo::REGISTRY))
+            .key("sk", s(key))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "reading the registration {key}: {}",
+                    crate::aws::describe(&e)
+                )
+            })?;
+        match out
+            .item()
+            .and_then(|i| i.get("body"))
+            .and_then(|b| b.as_s().ok())
+        {
+            None => Ok(None),
+            Some(body) => serde_json::from_str(body)
+                .map(Some)
+                .map_err(|e| format!("the registration {key} does not read: {e}")),
+        }
+    }
+
     /// Gives a claim up after Slack refused the message (it was not posted).
     async fn release(&self, pk: &str, sk: &str) -> Result<(), String> {
         self.client
@@ -206,6 +237,7 @@ struct Done {
 pub struct Notifier {
     pub slack: Slack,
     pub records: Records,
+    /// For pipelines whose registration names no channel.
     pub channels: Channels,
 }
 
@@ -220,7 +252,7 @@ enum Event {
     },
     Sla {
         key: String,
-        pipeline: String,
+        pipeline: crate::manager::registry::PipelineId,
         message: String,
     },
 }
@@ -238,7 +270,17 @@ impl Event {
     fn pipeline(&self) -> &str {
         match self {
             Event::Status { run } | Event::Step { run, .. } => &run.pipeline,
-            Event::Sla { pipeline, .. } => pipeline,
+            Event::Sla { pipeline, .. } => &pipeline.name,
+        }
+    }
+
+    /// The registry key of the pipeline (`account/region/name`).
+    fn registry_key(&self) -> String {
+        match self {
+            Event::Status { run } | Event::Step { run, .. } => {
+                format!("{}/{}/{}", run.account, run.region, run.pipeline)
+            }
+            Event::Sla { pipeline, .. } => pipeline.key(),
         }
     }
 }
@@ -254,11 +296,13 @@ fn parse(body: &str) -> Result<Option<Event>, String> {
     if source == events::STATUS_SOURCE && kind == events::STATUS_DETAIL_TYPE {
         let change: ExecutionStatusChange = serde_json::from_value(detail.clone())
             .map_err(|e| format!("a status change without its fields: {e}"))?;
-        let machine = change
-            .state_machine_arn
-            .rsplit(':')
-            .next()
-            .unwrap_or_default();
+        // The pipeline's account and region from its state machine's ARN (the envelope's
+        // are the sender's, which a replayed or re-sent event may not keep).
+        let parts: Vec<&str> = change.state_machine_arn.split(':').collect();
+        let (region, account, machine) = match parts.as_slice() {
+            [_, _, "states", r, a, "stateMachine", m, ..] => (*r, *a, *m),
+            _ => (region, account, ""),
+        };
         let Some(pipeline) = machine.strip_prefix("dpc-") else {
             return Ok(None);
         };
@@ -298,11 +342,10 @@ fn parse(body: &str) -> Result<Option<Event>, String> {
     }
     if source == events::SLA_SOURCE && kind == events::SLA_DETAIL_TYPE {
         let text = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
-        let pipeline = detail["pipeline"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if text("key").is_empty() || pipeline.is_empty() {
+        let pipeline: crate::manager::registry::PipelineId =
+            serde_json::from_value(detail["pipeline"].clone())
+                .map_err(|e| format!("an SLA event without its pipeline: {e}"))?;
+        if text("key").is_empty() {
             return Err("an SLA event without its key or pipeline".into());
         }
         return Ok(Some(Event::Sla {
@@ -471,7 +514,25 @@ impl Notifier {
         }
         parsed.sort_by_key(|(_, e)| e.rank());
         for (id, event) in parsed {
-            let channels = self.channels.of(event.pipeline());
+            let registered = self.records.registration(&event.registry_key()).await;
+            let (channels, from) = match registered {
+                Ok(Some(reg)) if !reg.slack_channels.is_empty() => {
+                    (reg.slack_channels, "registration")
+                }
+                Ok(found) => (
+                    self.channels.of(event.pipeline()),
+                    if found.is_some() {
+                        "environment (registered without channels)"
+                    } else {
+                        "environment (not registered)"
+                    },
+                ),
+                Err(e) => {
+                    on_line(&json!({"messageId": id, "result": "FAILED", "error": e}));
+                    response.batch_item_failures.push(failure(&id));
+                    continue;
+                }
+            };
             let mut done = Done::default();
             let mut errors = Vec::new();
             for channel in &channels {
@@ -491,7 +552,7 @@ impl Notifier {
             };
             let mut line = json!({
                 "messageId": id, "pipeline": event.pipeline(), "event": kind, "execution": execution,
-                "channels": channels.len(), "posted": done.posted, "updated": done.updated,
+                "channels": channels.len(), "channelsFrom": from, "posted": done.posted, "updated": done.updated,
                 "skipped": done.skipped,
                 "result": if errors.is_empty() { "DELIVERED" } else { "FAILED" },
             });

@@ -281,6 +281,19 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         Some(at) => Some(sla(&at, text("SlaTimezone")?.filter(|t| !t.is_empty()))?),
         None => None,
     };
+    let slack_channels = match properties.get("SlackChannels") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|c| {
+                c.as_str()
+                    .filter(|c| !c.is_empty())
+                    .map(String::from)
+                    .ok_or_else(|| format!("`SlackChannels` item {c} is not a channel"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("`SlackChannels` must be a list, not {other}")),
+    };
     Ok(Registration {
         id,
         central_account: pattern_central.unwrap_or_else(|| central.account.clone()),
@@ -292,6 +305,7 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         propagate_manual,
         publishes,
         sla,
+        slack_channels,
     })
 }
 
@@ -528,6 +542,22 @@ mod tests {
             super::sla("00:30", None).map(|s| s.expected_by_minutes),
             Ok(30)
         );
+    }
+
+    #[test]
+    fn slack_channels_are_read_when_given() {
+        assert!(
+            registration(&properties(), &home())
+                .expect("valid")
+                .slack_channels
+                .is_empty()
+        );
+        let mut p = properties();
+        p["SlackChannels"] = json!(["C1", "#runs"]);
+        let reg = registration(&p, &home()).expect("valid");
+        assert_eq!(reg.slack_channels, ["C1", "#runs"]);
+        p["SlackChannels"] = json!("C1");
+        assert!(registration(&p, &home()).is_err());
     }
 
     #[test]

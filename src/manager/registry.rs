@@ -130,6 +130,10 @@ pub struct Registration {
     /// When it is expected to have succeeded each day (absent in older registrations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<super::sla::SlaSpec>,
+    /// The Slack channels the central notifier posts the pipeline's runs to (absent in
+    /// older registrations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slack_channels: Vec<String>,
 }
 
 impl Registration {
@@ -211,6 +215,13 @@ pub fn registration(
             expected_by_minutes: s.expected_by_minutes,
             timezone: s.timezone.clone(),
         }),
+        slack_channels: pipeline
+            .notifications
+            .iter()
+            .flat_map(|n| &n.targets)
+            .filter(|t| t.channel == crate::pipeline::model::Channel::Slack)
+            .flat_map(|t| t.addresses.iter().cloned())
+            .collect(),
         central_account: identity.central.account,
         central_region: identity.central.region,
         pattern,

@@ -114,7 +114,7 @@ async fn start() -> Notifier {
         ("DPC_SLACK_API_URL".to_string(), slack.url.clone()),
         (
             "DPC_SLACK_CHANNELS_JSON".to_string(),
-            json!({"pipeline-x": ["C-RUNS"], "gone": ["C-GONE"]}).to_string(),
+            json!({"pipeline-x": ["C-RUNS"]}).to_string(),
         ),
     ]);
     let function = Function::start_in(
@@ -305,6 +305,18 @@ async fn a_run_is_one_thread_posted_once_and_429_is_waited_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
     let mut n = start().await;
+    // Its channel comes from its registration (`SlackChannels`), not the environment.
+    let mut reg = crate::common::manager::registration(
+        "name: gone\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\n",
+    );
+    reg.id.region = "eu-west-1".into();
+    reg.slack_channels = vec!["C-GONE".into()];
+    let store = n.central.store();
+    tokio::task::block_in_place(|| {
+        dpc::manager::Manager::new(store)
+            .register(&reg, T0)
+            .expect("register")
+    });
     n.slack.missing("C-GONE");
     let running = status_event(ACCOUNT, "gone", "run-1", "RUNNING", T0, None);
     n.central.put(&[running]).await;
@@ -317,7 +329,9 @@ async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
         };
         assert_eq!(
             answer["batchItemFailures"][0]["itemIdentifier"],
-            json!(polled.received[0].0)
+            json!(polled.received[0].0),
+            "{:#?}",
+            n.function.lines()
         );
         failures += 1;
     }
