@@ -108,6 +108,9 @@ pub struct Waiting {
     /// The upstream pipeline's account, or the product's producing account when narrowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// A data product (refreshed, not run).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_product: bool,
     /// Its latest run in the window (`None`: none since `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_status: Option<String>,
@@ -265,6 +268,7 @@ fn waiting(upstream: &Upstream, run: Option<&Run>) -> Waiting {
     Waiting {
         label: upstream.label(),
         account,
+        data_product: matches!(upstream, Upstream::Product { .. }),
         last_status: run.map(|r| r.status.clone()),
         last_at: run.map(|r| format_time(r.time)),
     }
@@ -281,9 +285,10 @@ fn describe(w: &Waiting, since: Millis, day: Option<NaiveDate>) -> String {
         .as_deref()
         .and_then(super::time::parse_time)
         .map(|t| clock(t, day));
-    match (&w.last_status, at) {
-        (Some(status), Some(at)) => format!("{name}, whose last run {status} at {at}"),
-        _ => format!("{name}, which has not run since {}", clock(since, day)),
+    match (&w.last_status, at, w.data_product) {
+        (Some(status), Some(at), false) => format!("{name}, whose last run {status} at {at}"),
+        (_, _, false) => format!("{name}, which has not run since {}", clock(since, day)),
+        (_, _, true) => format!("{name}, not refreshed since {}", clock(since, day)),
     }
 }
 
@@ -496,6 +501,18 @@ mod tests {
             "x has not succeeded by 09:00 Europe/Berlin: its last run FAILED at 06:40 UTC"
         );
         assert_eq!(failed[0].own_status.as_deref(), Some("FAILED"));
+    }
+
+    #[test]
+    fn a_data_product_leaf_is_named_as_not_refreshed() {
+        let yaml = "name: y\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\ntrigger:\n  dataProducts:\n    allOf:\n      - {domain: raw, name: RD1}\nsla: {expectedBy: \"06:30\"}\n";
+        let mut m = Manager::new(MemoryStore::default());
+        m.register(&reg(yaml), 0).unwrap();
+        let alerts = m.check_slas(ms("2026-11-26T06:30:00Z")).unwrap();
+        assert_eq!(
+            alerts[0].message,
+            "y has not succeeded by 06:30 UTC: waiting on raw/RD1, not refreshed since 00:00 UTC"
+        );
     }
 
     #[test]
