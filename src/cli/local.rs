@@ -59,6 +59,18 @@ pub struct RunArgs {
     /// Also write an HTML report (runs over time, dependency graph, runs, timeline) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also post the Slack messages, one thread per run, to this Slack-compatible Web API
+    /// (e.g. https://slack.com/api for a team's test workspace), after the run.
+    #[arg(long, value_name = "URL")]
+    pub slack_api_url: Option<String>,
+    /// The bot token for --slack-api-url.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SLACK_BOT_TOKEN",
+        hide_env_values = true
+    )]
+    pub slack_token: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,9 @@ use crate::local::process::Processes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::local::runtime::{Clock, Entry, FailSpec, Played, RunRecord, Runtime, Settings};
+use crate::local::runtime::{
+    Clock, Entry, FailSpec, Played, RunRecord, Runtime, Settings, SlackKind, SlackMessage,
+};
 use crate::local::world;
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::time::Millis;
@@ -64,6 +66,13 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         runtime.play().map_err(Error::usage)?
     };
     write_notifications(&args.logs, &played.timeline)?;
+    if let Some(url) = &args.slack_api_url {
+        let token = args.slack_token.as_deref().unwrap_or_default();
+        let sent = post_slack(url, token, &played.slack)?;
+        if !global.quiet {
+            eprintln!("posted {sent} Slack message(s) to {url}");
+        }
+    }
     let now = until.min(Utc::now().timestamp_millis().max(from));
     if let Some(path) = &args.report {
         let end = if args.live { now } else { until };
@@ -72,6 +81,42 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     report(&played, &mut manager, now, args.live, global)?;
     let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))
+}
+
+/// Sends the rendered Slack messages in order: a run's root starts its thread in each
+/// channel, replies go under it, the update replaces the root. Returns how many were sent.
+fn post_slack(url: &str, token: &str, messages: &[SlackMessage]) -> Result<usize, Error> {
+    let slack = crate::lambda::slack::Slack::new(url, token);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the Slack client: {e}")))?;
+    runtime
+        .block_on(async {
+            let mut roots: BTreeMap<(&str, &str), String> = BTreeMap::new();
+            for m in messages {
+                let key = (m.thread.as_str(), m.channel.as_str());
+                match m.kind {
+                    SlackKind::Root => {
+                        let ts = slack.post(&m.channel, &m.body, None).await?;
+                        roots.insert(key, ts);
+                    }
+                    SlackKind::Reply => {
+                        let thread = roots.get(&key).map(String::as_str);
+                        slack.post(&m.channel, &m.body, thread).await?;
+                    }
+                    SlackKind::Update => {
+                        if let Some(ts) = roots.get(&key) {
+                            slack.update(&m.channel, ts, &m.body).await?;
+                        }
+                    }
+                }
+            }
+            Ok(messages.len())
+        })
+        .map_err(|e: crate::lambda::slack::SlackError| {
+            Error::failed(format!("--slack-api-url {url}: {e}"))
+        })
 }
 
 /// `--from`/`--until` in milliseconds; `--from` defaults to today 00:00 UTC.

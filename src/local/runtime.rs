@@ -201,6 +201,32 @@ pub struct Played {
     pub triggers: Vec<(Millis, events::Target, String)>,
     /// The clock stopped the run before `until` (Ctrl-C in `--live`).
     pub stopped: bool,
+    /// Every Slack message the notifications rendered to.
+    pub slack: Vec<SlackMessage>,
+}
+
+/// A Slack message a run's notification renders to, in the order it would be sent
+/// (`dpc local run --slack-api-url` sends them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlackMessage {
+    pub at_ms: Millis,
+    pub channel: String,
+    /// The run whose thread it belongs to (its execution ARN).
+    pub thread: String,
+    pub kind: SlackKind,
+    /// `text` and `blocks`, as `notify::slack` renders them.
+    pub body: Value,
+}
+
+/// What a Slack message does to its run's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SlackKind {
+    /// Starts the thread (`chat.postMessage`).
+    Root,
+    /// A reply in the thread.
+    Reply,
+    /// Replaces the root (`chat.update`).
+    Update,
 }
 
 /// Where an event is put.
@@ -255,6 +281,7 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     queue: BTreeMap<(Millis, u8, u64), Action>,
     seq: u64,
     timeline: Vec<Entry>,
+    slack: Vec<SlackMessage>,
     runs: Vec<RunRecord>,
     counts: Vec<u32>,
     events: usize,
@@ -290,6 +317,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             queue: BTreeMap::new(),
             seq: 0,
             timeline: Vec::new(),
+            slack: Vec::new(),
             runs: Vec::new(),
             counts: vec![0; pipelines.len()],
             events: 0,
@@ -370,6 +398,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             handled: self.handled,
             triggers: self.triggers,
             stopped: self.stopped,
+            slack: self.slack,
         };
         Ok((played, self.manager))
     }
@@ -676,9 +705,21 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let id = p.id();
         let mut detail = format!("would notify {}: {text}", to.join(", "));
         if let Some((view, step, thread)) = run {
-            for line in rendered(n, notice, view, step, thread) {
+            let mut messages = Vec::new();
+            for line in rendered(n, notice, view, step, thread, &mut messages) {
                 detail.push_str(&format!("\n    {line}"));
             }
+            self.slack
+                .extend(messages.into_iter().map(|(channel, kind, body)| {
+                    let thread = view.execution_arn.clone();
+                    SlackMessage {
+                        at_ms: at,
+                        channel,
+                        thread,
+                        kind,
+                        body,
+                    }
+                }));
         }
         self.log(Entry::new(
             at,
@@ -866,15 +907,16 @@ fn step_notice(event: &Value) -> Option<(String, Option<StepView>)> {
 /// The messages a sent notice renders to (`crate::notify`), one line each: per Slack channel
 /// the run's thread (its root with the first notice, then replies, the root updated at the
 /// end); per email address the subject; OpsGenie's alert on a failure and its close on a
-/// success. `thread` says whether the run's root was posted.
+/// success. `thread` says whether the run's root was posted; the Slack messages go to `out`.
 fn rendered(
     n: &Notifications,
     notice: Notice,
     run: &RunView,
     step: Option<&StepView>,
     thread: &mut bool,
+    out: &mut Vec<(String, SlackKind, Value)>,
 ) -> Vec<String> {
-    let text = |v: Value| v["text"].as_str().unwrap_or_default().to_string();
+    let text = |v: &Value| v["text"].as_str().unwrap_or_default().to_string();
     let root = !std::mem::replace(thread, true);
     let end = matches!(notice, Notice::Success | Notice::Failure);
     let mut lines = Vec::new();
@@ -882,20 +924,25 @@ fn rendered(
         for address in &t.addresses {
             match t.channel {
                 Channel::Slack => {
-                    let to = format!("slack #{}", address.trim_start_matches('#'));
+                    let channel = address.trim_start_matches('#').to_string();
+                    let mut send = |kind: SlackKind, body: Value| {
+                        let what = match kind {
+                            SlackKind::Root => "new thread",
+                            SlackKind::Reply => "in thread",
+                            SlackKind::Update => "root updated",
+                        };
+                        lines.push(format!("slack #{channel} {what}: {}", text(&body)));
+                        out.push((channel.clone(), kind, body));
+                    };
                     if root {
-                        lines.push(format!("{to} new thread: {}", text(slack::root(run))));
+                        send(SlackKind::Root, slack::root(run));
                     }
                     if let Some(s) = step.filter(|_| notice == Notice::Step) {
-                        lines.push(format!("{to} in thread: {}", text(slack::step(run, s))));
+                        send(SlackKind::Reply, slack::step(run, s));
                     }
                     if end {
-                        lines.push(format!(
-                            "{to} in thread: {}",
-                            text(slack::final_message(run))
-                        ));
-                        let update = text(slack::root_update(run));
-                        lines.push(format!("{to} root updated: {update}"));
+                        send(SlackKind::Reply, slack::final_message(run));
+                        send(SlackKind::Update, slack::root_update(run));
                     }
                 }
                 Channel::Email if notice != Notice::Step => {

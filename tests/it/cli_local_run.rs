@@ -215,6 +215,47 @@ fn a_full_execution_run_is_one_slack_thread_with_a_reply_per_step_event() {
     );
 }
 
+/// `--slack-api-url` against the tests' Slack-compatible server: the thread the timeline shows
+/// is posted as one thread (root, replies under its `ts`, the root updated).
+#[test]
+fn slack_api_url_posts_each_run_as_one_thread() {
+    let slack = crate::common::slack::SlackServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = dpc(["local", "run", "--output", "json", "--from", "2026-11-26"])
+        .arg(Path::new(crate::common::ROOT).join("examples/case-study"))
+        .args(["--fail", "pipeline-x", "--slack-api-url", &slack.url])
+        .env("SLACK_BOT_TOKEN", "xoxb-test")
+        .current_dir(dir.path())
+        .run();
+    run.assert_code(1);
+    let calls = slack.calls();
+    let x: Vec<_> = calls
+        .iter()
+        .filter(|c| c.text.starts_with("pipeline-x"))
+        .collect();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.token == "xoxb-test" && c.channel == "data-pipeline-alerts")
+    );
+    let methods: Vec<&str> = x.iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        [
+            "chat.postMessage",
+            "chat.postMessage",
+            "chat.postMessage",
+            "chat.postMessage",
+            "chat.update"
+        ],
+        "{x:#?}"
+    );
+    let root = x[0].ts.clone();
+    assert!(root.is_some() && x[0].thread_ts.is_none());
+    assert!(x[1..4].iter().all(|c| c.thread_ts == root), "{x:#?}");
+    assert_eq!(x[4].ts, root);
+}
+
 #[test]
 fn a_failing_step_is_retried_as_compiled_then_fails_the_run() {
     let dir = tempfile::tempdir().expect("tmp");
