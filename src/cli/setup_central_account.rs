@@ -46,6 +46,11 @@ pub struct SetupCentralAccountArgs {
     /// them if they were deployed); nothing is packaged or uploaded.
     #[arg(long)]
     pub no_functions: bool,
+    /// The Secrets Manager secret (ARN) holding the Slack bot token: deploys the dpc-notifier
+    /// function posting each run's thread to its pipeline's Slack channels. Give it on every
+    /// run: without it the notifier is removed.
+    #[arg(long, value_name = "ARN")]
+    pub slack_token_secret: Option<String>,
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
@@ -105,6 +110,13 @@ fn spec(args: &SetupCentralAccountArgs, config: &Config) -> Result<Spec, Error> 
 }
 
 pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let slack = args.slack_token_secret.clone().unwrap_or_default();
+    let is_secret = slack.starts_with("arn:") && slack.contains(":secretsmanager:");
+    if !slack.is_empty() && !is_secret {
+        return Err(Error::usage(format!(
+            "--slack-token-secret {slack}: not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        )));
+    }
     let config = load_config(&args.config_dir)?.unwrap_or_default();
     let template = central::template(&spec(args, &config)?);
     if args.print_template {
@@ -135,7 +147,7 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         let status = deploy(
             central::STACK_NAME,
             &template,
-            code_parameters("", ""),
+            code_parameters("", "", &slack),
             &targets,
             options,
             global,
@@ -154,17 +166,21 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
     let runtime = runtime()?;
     let term = Term::new(global.quiet);
     let result = runtime.block_on(deploy_with_code(
-        &template, &package, &targets, options, global, &term,
+        &template, &package, &slack, &targets, options, global, &term,
     ));
     term.finish();
     let (reports, upload) = result.map_err(Error::failed)?;
     print(&reports, upload.as_ref(), &package, global)
 }
 
-fn code_parameters(bucket: &str, key: &str) -> Vec<(String, String)> {
+fn code_parameters(bucket: &str, key: &str, slack: &str) -> Vec<(String, String)> {
     vec![
         ("CodeBucket".to_string(), bucket.to_string()),
         ("CodeKey".to_string(), key.to_string()),
+        (
+            central::SLACK_SECRET_PARAMETER.to_string(),
+            slack.to_string(),
+        ),
     ]
 }
 
@@ -205,6 +221,7 @@ fn read_package(path: Option<&Path>) -> Result<Package, Error> {
 async fn deploy_with_code(
     template: &Value,
     package: &Package,
+    slack: &str,
     targets: &Targets<'_>,
     options: DeployOptions,
     global: &GlobalArgs,
@@ -242,7 +259,7 @@ async fn deploy_with_code(
                     "{}: no artifacts bucket yet: deploying the stack without new code first",
                     central::STACK_NAME
                 ));
-                let first = deploy(code_parameters(&current[0], &current[1])).await?;
+                let first = deploy(code_parameters(&current[0], &current[1], slack)).await?;
                 if !matches!(
                     first.outcome,
                     StackResult::Deployed { .. } | StackResult::NoChanges
@@ -274,7 +291,7 @@ async fn deploy_with_code(
             bucket: bucket.clone(),
             upload,
         });
-        deploy(code_parameters(&bucket, &key)).await?;
+        deploy(code_parameters(&bucket, &key, slack)).await?;
     }
     Ok((reports, code))
 }

@@ -47,6 +47,16 @@ pub const MANAGER_TIMEOUT: u32 = 60;
 pub const BATCH_SIZE: u32 = 10;
 /// The condition every function resource carries: `CodeBucket` and `CodeKey` are not empty.
 pub const HAS_CODE: &str = "HasCode";
+/// The notifier's resources exist with code and a Slack token secret.
+pub const HAS_SLACK: &str = "HasSlack";
+/// The parameter naming the Secrets Manager secret with the Slack bot token.
+pub const SLACK_SECRET_PARAMETER: &str = "SlackTokenSecretArn";
+pub const NOTIFIER_FUNCTION: &str = "dpc-notifier";
+pub const NOTIFIER_RULE: &str = "dpc-notifier-events";
+pub const NOTIFIER_QUEUE: &str = "dpc-notifier";
+pub const NOTIFIER_DEAD_LETTER_QUEUE: &str = "dpc-notifier-dlq";
+/// The notifier's timeout: a batch of Slack calls with their 429 waits.
+pub const NOTIFIER_TIMEOUT: u32 = 120;
 
 /// What lives in the manager's one table: (what, `pk`, `sk`), as `manager::dynamo` writes it.
 /// Upstream keys are `x:<account>/<region>/<pipeline>` and `p:<domain>/<name>[@<account>]`;
@@ -145,6 +155,7 @@ pub fn template(spec: &Spec) -> Value {
     table(&mut r);
     artifacts(&mut r);
     functions(&mut r, &consumers, spec.org_id.as_deref());
+    notifier(&mut r, bus_name);
     forwarding(&mut r, bus_name, &consumers);
     parameters(&mut r);
     json!({
@@ -153,11 +164,20 @@ pub fn template(spec: &Spec) -> Value {
         "Parameters": {
             "CodeBucket": {"Type": "String", "Default": "", "Description": "S3 bucket holding the dpc functions' code (empty: the functions are not created)"},
             "CodeKey": {"Type": "String", "Default": "", "Description": "S3 key of the dpc functions' zip (provided.al2023, x86_64; empty: the functions are not created)"},
+            SLACK_SECRET_PARAMETER: {"Type": "String", "Default": "", "Description": "ARN of the Secrets Manager secret holding the Slack bot token (empty: no Slack notifier)"},
         },
-        "Conditions": {HAS_CODE: {"Fn::And": [
-            {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
-            {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
-        ]}},
+        "Conditions": {
+            HAS_CODE: {"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
+            ]},
+            // HasCode spelled out (moto does not evaluate a nested `Condition`).
+            HAS_SLACK: {"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [reference(SLACK_SECRET_PARAMETER), ""]}]},
+            ]},
+        },
         "Resources": r,
         "Outputs": outputs(),
     })
@@ -614,6 +634,162 @@ fn functions(r: &mut Map<String, Value>, consumers: &[Consumer], org_id: Option<
     }
 }
 
+/// What the notifier reads: status changes of `dpc-*` state machines, step status events and
+/// SLA alerts.
+pub fn notifier_pattern() -> Value {
+    json!({"$or": [
+        {
+            "source": [events::STATUS_SOURCE],
+            "detail-type": [events::STATUS_DETAIL_TYPE],
+            "detail": {"stateMachineArn": [{"wildcard": "arn:*:states:*:*:stateMachine:dpc-*"}]},
+        },
+        {
+            "source": [events::STEP_SOURCE],
+            "detail-type": [events::STEP_DETAIL_TYPE],
+        },
+        {
+            "source": [events::SLA_SOURCE],
+            "detail-type": [events::SLA_DETAIL_TYPE],
+        },
+    ]})
+}
+
+/// The Slack notifier: its queue (standard: messages of a run are ordered by the notifier
+/// itself) and dead-letter queue, the rule on the central bus, the function reading the
+/// token's secret only. All only with code and a secret.
+fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
+    r.insert(
+        "NotifierDeadLetterQueue".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "Condition": HAS_SLACK,
+            "Properties": {
+                "QueueName": NOTIFIER_DEAD_LETTER_QUEUE,
+                "MessageRetentionPeriod": 1_209_600,
+                "SqsManagedSseEnabled": true,
+            },
+        }),
+    );
+    r.insert("NotifierQueue".into(), json!({
+        "Type": "AWS::SQS::Queue",
+        "Condition": HAS_SLACK,
+        "Properties": {
+            "QueueName": NOTIFIER_QUEUE,
+            "VisibilityTimeout": 6 * NOTIFIER_TIMEOUT,
+            "MessageRetentionPeriod": 1_209_600,
+            "SqsManagedSseEnabled": true,
+            "RedrivePolicy": {"deadLetterTargetArn": get_att("NotifierDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
+        },
+    }));
+    r.insert(
+        "NotifierQueuePolicy".into(),
+        json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Condition": HAS_SLACK,
+            "Properties": {
+                "Queues": [reference("NotifierQueue")],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "NotifierRuleSends",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": get_att("NotifierQueue", "Arn"),
+                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("NotifierRule", "Arn")}},
+                }]},
+            },
+        }),
+    );
+    r.insert("NotifierRule".into(), json!({
+        "Type": "AWS::Events::Rule",
+        "Condition": HAS_SLACK,
+        "DependsOn": ["CentralBus"],
+        "Properties": {
+            "Name": NOTIFIER_RULE,
+            "Description": "dpc runs' status changes, step status events and SLA alerts, to the Slack notifier",
+            "EventBusName": bus_name,
+            "EventPattern": notifier_pattern(),
+            "State": "ENABLED",
+            "Targets": [{"Id": "notifier-queue", "Arn": get_att("NotifierQueue", "Arn")}],
+        },
+    }));
+    r.insert("NotifierDeadLetterAlarm".into(), json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Condition": HAS_SLACK,
+        "Properties": {
+            "AlarmDescription": "dpc: Slack messages the notifier could not deliver are in its dead-letter queue",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": get_att("NotifierDeadLetterQueue", "QueueName")}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    }));
+    let queue = allow(
+        &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+        get_att("NotifierQueue", "Arn"),
+    );
+    function(
+        r,
+        Function {
+            id: "NotifierFunction",
+            name: NOTIFIER_FUNCTION,
+            timeout: NOTIFIER_TIMEOUT,
+            statements: vec![
+                queue,
+                table_items(),
+                allow(
+                    &["secretsmanager:GetSecretValue"],
+                    reference(SLACK_SECRET_PARAMETER),
+                ),
+            ],
+            managed: Vec::new(),
+            role_name: None,
+            environment: vec![(
+                "DPC_SLACK_TOKEN_SECRET_ARN",
+                reference(SLACK_SECRET_PARAMETER),
+            )],
+        },
+    );
+    for id in [
+        "NotifierFunctionLogGroup",
+        "NotifierFunctionRole",
+        "NotifierFunction",
+    ] {
+        if let Some(resource) = r.get_mut(id) {
+            resource["Condition"] = json!(HAS_SLACK);
+        }
+    }
+    // The same code, named through Fn::Sub: moto's stack update re-creates a resource whose
+    // `Ref`'d parameters changed without looking at its condition (and would fail on the
+    // missing role when there is no secret).
+    if let Some(f) = r.get_mut("NotifierFunction") {
+        f["Properties"]["Code"] =
+            json!({"S3Bucket": sub("${CodeBucket}"), "S3Key": sub("${CodeKey}")});
+    }
+    r.insert(
+        "NotifierEventSource".into(),
+        json!({
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Condition": HAS_SLACK,
+            "Properties": {
+                "EventSourceArn": get_att("NotifierQueue", "Arn"),
+                "FunctionName": reference("NotifierFunction"),
+                "BatchSize": BATCH_SIZE,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "Enabled": true,
+            },
+        }),
+    );
+}
+
 /// The `dpc-pipelines` bus of a consumer account.
 fn pipelines_bus(c: &Consumer) -> Value {
     let region = c.region.as_deref().unwrap_or("${AWS::Region}");
@@ -909,11 +1085,23 @@ mod tests {
             let found = resources_of_type(&t, kind);
             assert!(!found.is_empty(), "{kind}");
             for (id, r) in found {
-                assert_eq!(r["Condition"], HAS_CODE, "{id}");
+                // The notifier's need code too: HasSlack includes HasCode.
+                let condition = if id.starts_with("Notifier") {
+                    HAS_SLACK
+                } else {
+                    HAS_CODE
+                };
+                assert_eq!(r["Condition"], condition, "{id}");
             }
         }
+        assert_eq!(
+            t["Conditions"][HAS_SLACK]["Fn::And"]
+                .as_array()
+                .map(|a| a[..2].to_vec()),
+            t["Conditions"][HAS_CODE]["Fn::And"].as_array().cloned()
+        );
         let functions = resources_of_type(&t, "AWS::Lambda::Function");
-        assert_eq!(functions.len(), 3);
+        assert_eq!(functions.len(), 4);
         for (_, f) in functions {
             assert_eq!(f["Properties"]["Runtime"], "provided.al2023");
             assert_eq!(f["Properties"]["Handler"], f["Properties"]["FunctionName"]);
@@ -954,6 +1142,65 @@ mod tests {
         };
         assert!(matches(&forward, &trigger("111111111111")));
         assert!(!matches(&forward, &trigger("222222222222")));
+    }
+
+    #[test]
+    fn the_notifier_reads_dpc_runs_steps_and_slas_and_only_its_secret() {
+        use crate::pattern::Pattern;
+        let p = Pattern::parse(&notifier_pattern().to_string()).expect("notifier pattern");
+        let event = |source: &str, kind: &str, detail: Value| {
+            json!({"source": source, "detail-type": kind, "account": "111111111111",
+                   "region": "eu-west-1", "detail": detail})
+            .to_string()
+        };
+        let machine = |m: &str| json!({"stateMachineArn": format!("arn:aws:states:eu-west-1:111111111111:stateMachine:{m}")});
+        let status = |m| {
+            event(
+                events::STATUS_SOURCE,
+                events::STATUS_DETAIL_TYPE,
+                machine(m),
+            )
+        };
+        assert!(p.matches_json(&status("dpc-listings")).expect("event"));
+        assert!(!p.matches_json(&status("other")).expect("event"));
+        let step = event(events::STEP_SOURCE, events::STEP_DETAIL_TYPE, json!({}));
+        assert!(p.matches_json(&step).expect("event"));
+        let sla = event(events::SLA_SOURCE, events::SLA_DETAIL_TYPE, json!({}));
+        assert!(p.matches_json(&sla).expect("event"));
+        let trigger = event(
+            events::TRIGGER_SOURCE,
+            events::TRIGGER_DETAIL_TYPE,
+            json!({}),
+        );
+        assert!(!p.matches_json(&trigger).expect("event"));
+
+        let t = template(&spec(&["111111111111"], None));
+        let secret = reference(SLACK_SECRET_PARAMETER);
+        assert_eq!(
+            allowed(&t, "NotifierFunctionRole", &secret),
+            ["secretsmanager:GetSecretValue"]
+        );
+        for role in [
+            "ManagerFunctionRole",
+            "ReconcilerFunctionRole",
+            "RegistrationFunctionRole",
+        ] {
+            assert!(allowed(&t, role, &secret).is_empty(), "{role}");
+        }
+        let r = &t["Resources"];
+        assert_eq!(
+            r["NotifierFunction"]["Properties"]["Environment"]["Variables"]
+                [crate::lambda::notifier::TOKEN_SECRET_VAR],
+            secret
+        );
+        assert_eq!(
+            r["NotifierQueue"]["Properties"]["VisibilityTimeout"],
+            6 * NOTIFIER_TIMEOUT
+        );
+        assert_eq!(
+            r["NotifierEventSource"]["Properties"]["FunctionResponseTypes"],
+            json!(["ReportBatchItemFailures"])
+        );
     }
 
     fn policy(t: &Value, role: &str) -> Vec<Value> {

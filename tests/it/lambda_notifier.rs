@@ -357,3 +357,40 @@ async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
     // Nothing was posted anywhere: the root was never recorded, so it is tried again.
     assert!(n.slack.calls().iter().all(|c| c.ts.is_none()));
 }
+
+/// `--slack-token-secret` is checked before anything else, and the template names the secret
+/// as a parameter the notifier's resources depend on.
+#[test]
+fn setup_central_account_takes_the_slack_token_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::common::dpc(["setup-central-account", "--account", "111111111111"])
+        .args([
+            "--slack-token-secret",
+            "xoxb-not-an-arn",
+            "--print-template",
+        ])
+        .arg("--config-dir")
+        .arg(dir.path())
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("not a Secrets Manager secret ARN");
+    let printed = crate::common::dpc(["setup-central-account", "--account", "111111111111"])
+        .args(["--print-template", "--config-dir"])
+        .arg(dir.path())
+        .run();
+    printed.assert_code(0);
+    let template: Value = printed.json();
+    use dpc::deploy::central_stack as cs;
+    assert_eq!(
+        template["Parameters"][cs::SLACK_SECRET_PARAMETER]["Default"],
+        ""
+    );
+    assert_eq!(
+        template["Resources"]["NotifierFunction"]["Condition"],
+        cs::HAS_SLACK
+    );
+    assert_eq!(
+        template["Resources"]["NotifierRule"]["Properties"]["EventPattern"],
+        cs::notifier_pattern()
+    );
+}
