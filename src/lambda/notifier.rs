@@ -2,7 +2,8 @@
 //! (status changes of `dpc-*` state machines, step status events, SLA missed alerts), renders
 //! them with `notify::slack` and posts them to the pipeline's Slack channels — one thread per
 //! run and channel: the root on the run's first event, step and final messages as replies,
-//! the root updated with the final status. Produces `batchItemFailures` (what could not be
+//! the root updated with the final status — as far as the registration's notification type
+//! asks ([`wanted`]), with its team. Produces `batchItemFailures` (what could not be
 //! delivered comes back, and after the queue's retries goes to its DLQ) and one JSON log line
 //! per event.
 //!
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 use super::slack::Slack;
 use crate::events::{self, ExecutionStatusChange, StepStatusChange};
 use crate::notify::{self, RunView, StartedBy, Status, StepView};
+use crate::pipeline::raw::NotificationType;
 
 /// The Secrets Manager secret holding the bot token (an ARN).
 pub const TOKEN_SECRET_VAR: &str = "DPC_SLACK_TOKEN_SECRET_ARN";
@@ -513,8 +515,20 @@ impl Notifier {
             }
         }
         parsed.sort_by_key(|(_, e)| e.rank());
-        for (id, event) in parsed {
+        for (id, mut event) in parsed {
             let registered = self.records.registration(&event.registry_key()).await;
+            if let Ok(Some(reg)) = &registered {
+                if let Event::Status { run } | Event::Step { run, .. } = &mut event {
+                    run.team.clone_from(&reg.team);
+                }
+                if !wanted(&event, reg.notification_type) {
+                    on_line(
+                        &json!({"messageId": id, "pipeline": event.pipeline(), "result": "NOT_NOTIFIED",
+                        "notificationType": reg.notification_type}),
+                    );
+                    continue;
+                }
+            }
             let (channels, from) = match registered {
                 Ok(Some(reg)) if !reg.slack_channels.is_empty() => {
                     (reg.slack_channels, "registration")
@@ -566,6 +580,18 @@ impl Notifier {
     }
 }
 
+/// Whether the pipeline's notification type posts this event: FULL_EXECUTION everything,
+/// PIPELINE_STATUS runs without their steps, FAILURE_ONLY the runs that did not succeed (their
+/// thread starts at the end); SLA alerts always.
+fn wanted(event: &Event, kind: Option<NotificationType>) -> bool {
+    match (kind, event) {
+        (_, Event::Sla { .. }) | (None | Some(NotificationType::FullExecution), _) => true,
+        (Some(NotificationType::FailureOnly), Event::Status { run }) => run.is_failure(),
+        (Some(NotificationType::PipelineStatus), Event::Status { .. }) => true,
+        (Some(_), Event::Step { .. }) => false,
+    }
+}
+
 fn failure(id: &str) -> BatchItemFailure {
     let mut f = BatchItemFailure::default();
     f.item_identifier = id.to_string();
@@ -575,6 +601,40 @@ fn failure(id: &str) -> BatchItemFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_notification_type_decides_what_is_posted() {
+        let status = |s: &str| {
+            let body = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                "account": "1", "region": "r",
+                "detail": {"executionArn": "arn:aws:states:r:1:execution:dpc-p:e",
+                    "stateMachineArn": "arn:aws:states:r:1:stateMachine:dpc-p", "status": s, "startDate": 1}});
+            parse(&body.to_string()).unwrap().unwrap()
+        };
+        let step = parse(
+            &json!({"source": events::STEP_SOURCE, "detail-type": events::STEP_DETAIL_TYPE,
+            "detail": {"pipeline": "p", "account": "1", "region": "r", "executionArn": "a:b",
+                "step": "load", "status": "FAILED", "attempt": 1, "time": "2026-01-01T00:00:00Z"}})
+            .to_string(),
+        )
+        .unwrap()
+        .unwrap();
+        use NotificationType::*;
+        let (running, failed, succeeded) =
+            (status("RUNNING"), status("FAILED"), status("SUCCEEDED"));
+        for kind in [None, Some(FullExecution)] {
+            assert!(
+                [&running, &failed, &succeeded, &step]
+                    .iter()
+                    .all(|e| wanted(e, kind))
+            );
+        }
+        assert!(wanted(&running, Some(PipelineStatus)) && wanted(&succeeded, Some(PipelineStatus)));
+        assert!(!wanted(&step, Some(PipelineStatus)));
+        assert!(wanted(&failed, Some(FailureOnly)));
+        assert!(!wanted(&running, Some(FailureOnly)) && !wanted(&succeeded, Some(FailureOnly)));
+        assert!(!wanted(&step, Some(FailureOnly)));
+    }
 
     #[test]
     fn channels_fall_back_to_the_default() {

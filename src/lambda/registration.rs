@@ -294,6 +294,14 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
             .collect::<Result<_, _>>()?,
         Some(other) => return Err(format!("`SlackChannels` must be a list, not {other}")),
     };
+    let notification_type = match text("NotificationType")?.filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            serde_json::from_value(Value::String(t.clone()))
+                .map_err(|_| format!("`NotificationType` {t} is not a notification type"))?,
+        ),
+    };
+    let team = text("Team")?.unwrap_or_default();
     Ok(Registration {
         id,
         central_account: pattern_central.unwrap_or_else(|| central.account.clone()),
@@ -306,6 +314,8 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         publishes,
         sla,
         slack_channels,
+        team,
+        notification_type,
     })
 }
 
@@ -557,6 +567,17 @@ mod tests {
         let reg = registration(&p, &home()).expect("valid");
         assert_eq!(reg.slack_channels, ["C1", "#runs"]);
         p["SlackChannels"] = json!("C1");
+        assert!(registration(&p, &home()).is_err());
+        let mut p = properties();
+        p["Team"] = json!("rent-journey");
+        p["NotificationType"] = json!("FAILURE_ONLY");
+        let reg = registration(&p, &home()).expect("valid");
+        assert_eq!(reg.team, "rent-journey");
+        assert_eq!(
+            reg.notification_type,
+            Some(crate::pipeline::raw::NotificationType::FailureOnly)
+        );
+        p["NotificationType"] = json!("SOMETIMES");
         assert!(registration(&p, &home()).is_err());
     }
 

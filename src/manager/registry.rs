@@ -134,6 +134,12 @@ pub struct Registration {
     /// older registrations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slack_channels: Vec<String>,
+    /// The pipeline's team, for its notifications (absent in older registrations).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub team: String,
+    /// What the central notifier posts (absent: everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_type: Option<crate::pipeline::raw::NotificationType>,
 }
 
 impl Registration {
@@ -222,6 +228,8 @@ pub fn registration(
             .filter(|t| t.channel == crate::pipeline::model::Channel::Slack)
             .flat_map(|t| t.addresses.iter().cloned())
             .collect(),
+        team: pipeline.team.clone(),
+        notification_type: pipeline.notifications.as_ref().map(|n| n.kind),
         central_account: identity.central.account,
         central_region: identity.central.region,
         pattern,

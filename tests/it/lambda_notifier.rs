@@ -300,6 +300,59 @@ async fn a_run_is_one_thread_posted_once_and_429_is_waited_out() {
     assert!(calls[1].at - calls[0].at >= Duration::from_secs(1));
     assert_eq!(calls[1].method, "chat.postMessage");
     assert_eq!(calls[1].thread_ts, None);
+
+    // FAILURE_ONLY (from the registration, with its team): a run that succeeds posts nothing;
+    // one that fails starts its thread at the end.
+    let mut reg = crate::common::manager::registration(
+        "name: quiet\nteam: t\naccount: \"333333333333\"\ncompute: {type: NONE}\n",
+    );
+    reg.id.region = "eu-west-1".into();
+    reg.slack_channels = vec!["C-QUIET".into()];
+    reg.team = "quiet-team".into();
+    reg.notification_type = Some(dpc::pipeline::raw::NotificationType::FailureOnly);
+    let store = n.central.store();
+    tokio::task::block_in_place(|| {
+        dpc::manager::Manager::new(store)
+            .register(&reg, T0)
+            .expect("register")
+    });
+    let before = n.slack.calls().len();
+    n.central
+        .put(&[
+            status_event(ACCOUNT, "quiet", "ok", "RUNNING", T0, None),
+            status_event(ACCOUNT, "quiet", "ok", "SUCCEEDED", T0, Some(T0 + 1000)),
+        ])
+        .await;
+    n.mapping.drain(&mut n.function, 5).await;
+    assert_eq!(n.slack.calls().len(), before);
+    let mut failed = status_event(ACCOUNT, "quiet", "bad", "FAILED", T0, Some(T0 + 1000));
+    failed["detail"]["error"] = json!("States.TaskFailed");
+    n.central
+        .put(&[
+            status_event(ACCOUNT, "quiet", "bad", "RUNNING", T0, None),
+            failed,
+        ])
+        .await;
+    n.mapping.drain(&mut n.function, 5).await;
+    let calls = &n.slack.calls()[before..];
+    let methods: Vec<(&str, &str, bool)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.channel.as_str(), c.thread_ts.is_some()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("chat.postMessage", "C-QUIET", false),
+            ("chat.postMessage", "C-QUIET", true),
+            ("chat.update", "C-QUIET", false),
+        ]
+    );
+    assert!(
+        calls[0].text.contains("team quiet-team"),
+        "{}",
+        calls[0].text
+    );
+    assert!(calls[0].text.contains("quiet FAILED"), "{}", calls[0].text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
