@@ -643,7 +643,19 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
     assert_eq!(matched, ["pipeline-x"], "{x_pattern}\n{}", selected[0]);
     assert_eq!(selected[0]["detail"], arrived[0]["detail"]);
 
-    // What each event cost, from the manager's log (one JSON line per event).
+    // What each event cost, from the manager's log (one JSON line per event; the reader of
+    // the bootstrap's stdout may lag its last response a little).
+    let started = std::time::Instant::now();
+    while manager
+        .lines()
+        .iter()
+        .filter(|l| l.get("disposition").is_some())
+        .count()
+        < 4
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let lines: Vec<Value> = manager
         .lines()
         .into_iter()

@@ -233,11 +233,18 @@ fn slack_api_url_posts_each_run_as_one_thread() {
         .iter()
         .filter(|c| c.text.starts_with("pipeline-x"))
         .collect();
+    assert!(calls.iter().all(|c| c.token == "xoxb-test"));
     assert!(
-        calls
-            .iter()
-            .all(|c| c.token == "xoxb-test" && c.channel == "data-pipeline-alerts")
+        x.iter().all(|c| c.channel == "data-pipeline-alerts"),
+        "{x:#?}"
     );
+    // searches posts to its own channel, in its own thread.
+    let searches: Vec<_> = calls
+        .iter()
+        .filter(|c| c.text.starts_with("searches"))
+        .collect();
+    assert!(!searches.is_empty(), "{calls:#?}");
+    assert!(searches.iter().all(|c| c.channel == "search-team-alerts"));
     let methods: Vec<&str> = x.iter().map(|c| c.method.as_str()).collect();
     assert_eq!(
         methods,

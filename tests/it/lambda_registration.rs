@@ -91,7 +91,18 @@ async fn create_update_delete_through_the_custom_resource_answer_cloudformation(
     let reason = failed["Reason"].as_str().unwrap_or_default();
     assert!(reason.contains("`Window` `whenever`"), "{reason}");
 
-    // The log: one line per request, the pre-signed URL's query never in it.
+    // The log: one line per request, the pre-signed URL's query never in it. The line of the
+    // last request may follow its response: read until the stdout reader has all five.
+    let logged = |lines: &[Value]| {
+        lines
+            .iter()
+            .filter(|l| l.get("requestType").is_some())
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while logged(&function.lines()) < 5 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let lines = function.lines();
     let requests: Vec<&Value> = lines
         .iter()
