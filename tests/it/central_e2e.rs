@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::lambda::{EventSourceMapping, Function, ResponseUrl, status_event};
+use crate::common::lambda::{
+    EventSourceMapping, Function, ResponseUrl, put_on, status_event, take_all,
+};
 use crate::common::moto::{self, Moto};
 
 const CENTRAL: &str = "999999999999";
@@ -370,30 +372,6 @@ async fn probe(sdk: &aws_config::SdkConfig, bus: &str, name: &str, pattern: &str
     url
 }
 
-/// Every message in a probe queue (read once, at the end).
-async fn take(sdk: &aws_config::SdkConfig, url: &str) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .send()
-            .await
-            .expect("receive");
-        if got.messages().is_empty() {
-            return out;
-        }
-        out.extend(
-            got.messages()
-                .iter()
-                .filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok()),
-        );
-    }
-}
-
 async fn rule_pattern(sdk: &aws_config::SdkConfig, bus: &str, name: &str) -> String {
     aws_sdk_eventbridge::Client::new(sdk)
         .describe_rule()
@@ -459,41 +437,35 @@ async fn matching(
             probe(sender, bus, &format!("replica-{name}"), pattern).await,
         ));
     }
-    put(sender, bus, event).await;
+    put_on(sender, bus, event).await;
     let mut out = Vec::new();
     for (name, url) in queues {
-        if !take(sender, &url).await.is_empty() {
+        if !take_all(sender, &url).await.is_empty() {
             out.push(name.to_string());
         }
     }
     out
 }
 
-async fn put(sdk: &aws_config::SdkConfig, bus: &str, e: &Value) {
-    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-        .event_bus_name(bus)
-        .source(e["source"].as_str().unwrap_or_default())
-        .detail_type(e["detail-type"].as_str().unwrap_or_default())
-        .detail(e["detail"].to_string())
-        .set_resources(e["resources"].as_array().map(|r| {
-            r.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        }))
-        .build();
-    let out = aws_sdk_eventbridge::Client::new(sdk)
-        .put_events()
-        .entries(entry)
-        .send()
-        .await
-        .expect("PutEvents");
-    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
-}
-
 async fn put_on_central_bus(sdk: &aws_config::SdkConfig, events: &[Value]) {
     for e in events {
-        put(sdk, "dpc-central", e).await;
+        put_on(sdk, "dpc-central", e).await;
     }
+}
+
+/// `dpc status --central --output json`.
+fn central_status(moto: &Moto, tree: &str) -> Value {
+    moto.dpc([
+        "status",
+        "--central",
+        "--config-dir",
+        tree,
+        "--output",
+        "json",
+    ])
+    .run()
+    .assert_code(0)
+    .json()
 }
 
 fn now() -> i64 {
@@ -621,7 +593,7 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
     assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
 
     // Exactly one trigger reaches account C's bus, for pipeline-x.
-    let arrived = take(&c, &arrivals).await;
+    let arrived = take_all(&c, &arrivals).await;
     let targets: Vec<&Value> = arrived.iter().map(|e| &e["detail"]["target"]).collect();
     assert_eq!(
         targets,
@@ -630,7 +602,7 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
         manager.stdout().join("\n")
     );
     // As EventBridge delivers it, it matches the deployed TriggerRule, not the fallback's.
-    let selected = take(&central, &forwarded).await;
+    let selected = take_all(&central, &forwarded).await;
     assert_eq!(selected.len(), 1, "{selected:#?}");
     // moto's SQS target leaves `account` out of the event (its default template has none).
     assert!(selected[0]["account"].is_null(), "{selected:#?}");
@@ -676,18 +648,7 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
     );
 
     // dpc status --central: pipeline-x TRIGGERED, fired by both leaves.
-    let status = moto
-        .dpc([
-            "status",
-            "--central",
-            "--config-dir",
-            tree_arg,
-            "--output",
-            "json",
-        ])
-        .run()
-        .assert_code(0)
-        .json();
+    let status = central_status(&moto, tree_arg);
     let x = status
         .as_array()
         .expect("rows")
@@ -743,18 +704,7 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
         id.as_deref(),
     );
     play_cloudformation(&mut registration, &urls, &delete);
-    let status = moto
-        .dpc([
-            "status",
-            "--central",
-            "--config-dir",
-            tree_arg,
-            "--output",
-            "json",
-        ])
-        .run()
-        .assert_code(0)
-        .json();
+    let status = central_status(&moto, tree_arg);
     let names: Vec<&str> = status
         .as_array()
         .expect("rows")

@@ -937,54 +937,14 @@ impl Central {
 
     /// Puts events on the central bus (as the upstream accounts' forwarding rules do).
     pub async fn put(&self, events: &[Value]) {
-        let client = aws_sdk_eventbridge::Client::new(&self.sdk);
         for e in events {
-            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(&self.bus_arn)
-                .source(e["source"].as_str().unwrap_or_default())
-                .detail_type(e["detail-type"].as_str().unwrap_or_default())
-                .detail(e["detail"].to_string())
-                .set_resources(e["resources"].as_array().map(|r| {
-                    r.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                }))
-                .build();
-            let out = client
-                .put_events()
-                .entries(entry)
-                .send()
-                .await
-                .expect("PutEvents");
-            assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+            put_on(&self.sdk, &self.bus_arn, e).await;
         }
     }
 
     /// Messages waiting in a queue (received and left in flight: read once, at the end).
     pub async fn take(&self, url: &str) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-        let mut out = Vec::new();
-        loop {
-            let got = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("ReceiveMessage");
-            if got.messages().is_empty() {
-                return out;
-            }
-            for m in got.messages() {
-                out.push(serde_json::from_str(m.body().unwrap_or_default()).unwrap_or(Value::Null));
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("DeleteMessage");
-            }
-        }
+        take_all(&self.sdk, url).await
     }
 
     /// The trigger events put on the central bus so far (read from the probe queue).
@@ -1093,4 +1053,53 @@ pub fn status_event(
             "redriveCount": 0,
         }
     })
+}
+
+/// Every message waiting in a queue, deleted as read.
+pub async fn take_all(sdk: &aws_config::SdkConfig, url: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        if got.messages().is_empty() {
+            return out;
+        }
+        for m in got.messages() {
+            out.push(serde_json::from_str(m.body().unwrap_or_default()).unwrap_or(Value::Null));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("DeleteMessage");
+        }
+    }
+}
+
+/// Puts `e` (an EventBridge event as JSON) on `bus` (a name or an ARN).
+pub async fn put_on(sdk: &aws_config::SdkConfig, bus: &str, e: &Value) {
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(e["source"].as_str().unwrap_or_default())
+        .detail_type(e["detail-type"].as_str().unwrap_or_default())
+        .detail(e["detail"].to_string())
+        .set_resources(e["resources"].as_array().map(|r| {
+            r.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        }))
+        .build();
+    let out = aws_sdk_eventbridge::Client::new(sdk)
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .expect("PutEvents");
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
 }
