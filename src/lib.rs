@@ -21,6 +21,7 @@ pub mod diag;
 pub mod events;
 #[allow(clippy::print_stdout, clippy::disallowed_methods)]
 pub mod lambda;
+pub mod lineage;
 pub mod local;
 pub mod manager;
 pub mod notify;
