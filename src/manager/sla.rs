@@ -108,9 +108,15 @@ pub struct Waiting {
     /// The upstream pipeline's account, or the product's producing account when narrowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The upstream pipeline's region (for console links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// A data product (refreshed, not run).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub data_product: bool,
+    /// Its latest run's execution ARN (or `<account>@<refreshedAt>` for a refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<String>,
     /// Its latest run in the window (`None`: none since `since`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_status: Option<String>,
@@ -135,6 +141,9 @@ pub struct SlaAlert {
     /// The pipeline's own latest run since then, when it has one (not SUCCEEDED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_status: Option<String>,
+    /// That run's execution ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_run: Option<String>,
     /// The leaves still WAITING (empty when the pipeline's own run is what is missing).
     pub waiting_on: Vec<Waiting>,
     /// One sentence for people.
@@ -254,6 +263,7 @@ pub(crate) fn evaluate(
         deadline: format_time(due),
         expected_by: sla.label(),
         since: format_time(since),
+        own_run: own.as_ref().map(|r| r.id.clone()),
         own_status: own.map(|r| r.status),
         waiting_on,
         message: format!("{head}: {reason}"),
@@ -261,14 +271,16 @@ pub(crate) fn evaluate(
 }
 
 fn waiting(upstream: &Upstream, run: Option<&Run>) -> Waiting {
-    let account = match upstream {
-        Upstream::Execution(id) => Some(id.account.clone()),
-        Upstream::Product { account, .. } => account.clone(),
+    let (account, region) = match upstream {
+        Upstream::Execution(id) => (Some(id.account.clone()), Some(id.region.clone())),
+        Upstream::Product { account, .. } => (account.clone(), None),
     };
     Waiting {
         label: upstream.label(),
         account,
+        region,
         data_product: matches!(upstream, Upstream::Product { .. }),
+        last_run: run.map(|r| r.id.clone()),
         last_status: run.map(|r| r.status.clone()),
         last_at: run.map(|r| format_time(r.time)),
     }

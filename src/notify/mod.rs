@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod opsgenie;
+pub mod sla;
 pub mod slack;
 
 use crate::compile::names;
@@ -101,12 +102,7 @@ impl RunView {
 
     /// The CloudWatch Logs console page of the state machine's log group.
     pub fn logs_url(&self) -> String {
-        let group = log_group_name(&self.pipeline);
-        format!(
-            "https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/log-group/{}",
-            console_escape(&group),
-            r = self.region
-        )
+        logs_url(&self.region, &self.pipeline)
     }
 
     /// "SUCCEEDED after 12m 05s", "FAILED after 3s", "RUNNING".
@@ -248,6 +244,22 @@ pub fn parse_time(text: &str) -> Option<i64> {
 pub fn execution_url(region: &str, execution_arn: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+    )
+}
+
+/// The CloudWatch Logs console page of a pipeline's state machine log group.
+pub fn logs_url(region: &str, pipeline: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}",
+        console_escape(&log_group_name(pipeline))
+    )
+}
+
+/// The Step Functions console page of a pipeline's state machine (its runs).
+pub fn state_machine_url(region: &str, account: &str, pipeline: &str) -> String {
+    let name = names::fit(&format!("dpc-{pipeline}"), names::STATE_MACHINE_MAX);
+    format!(
+        "https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/statemachines/view/arn:aws:states:{region}:{account}:stateMachine:{name}"
     )
 }
 

@@ -154,21 +154,21 @@ fn cause_block(cause: &str) -> Value {
     json!({"type": "section", "text": mrkdwn(&format!("```{}```", esc(&shown)))})
 }
 
-fn field(name: &str, value: &str) -> Value {
+pub(super) fn field(name: &str, value: &str) -> Value {
     mrkdwn(&format!("*{name}*\n{value}"))
 }
 
-fn mrkdwn(text: &str) -> Value {
+pub(super) fn mrkdwn(text: &str) -> Value {
     json!({"type": "mrkdwn", "text": text})
 }
 
 /// Header text holds at most 150 characters.
-fn plain(text: &str) -> Value {
+pub(super) fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": clip(text, 150), "emoji": true})
 }
 
 /// Slack's escaping of `&`, `<` and `>` in message text.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
