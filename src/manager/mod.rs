@@ -10,7 +10,8 @@
 //! Modules: [`registry`] (what is registered, and the upstream → dependents index),
 //! [`runlog`] (facts and de-duplication), [`window`] (which results count), [`decision`]
 //! (the candidate trigger tested by the compiled pattern), [`lifecycle`] (phases, leaves and
-//! history), [`sla`] (SLA deadlines and alerts), [`store`] (the interface) with [`memory`], [`sqlite`] and [`dynamo`]
+//! history), [`sla`] (SLA deadlines and alerts), [`whatif`] (who would follow a success),
+//! [`store`] (the interface) with [`memory`], [`sqlite`] and [`dynamo`]
 //! implementations.
 
 pub mod decision;
@@ -24,6 +25,7 @@ pub mod sla;
 pub mod sqlite;
 pub mod store;
 pub mod time;
+pub mod whatif;
 pub mod window;
 
 #[cfg(test)]
@@ -253,6 +255,31 @@ impl<S: Store> Manager<S> {
         store.transaction(|tx| match tx.registration(&id.key())? {
             Some(reg) => sla::check(tx, &*prepare(prepared, reg)?, now),
             None => Ok(None),
+        })
+    }
+
+    /// What would follow if `origin` happened at `now` (see [`whatif`]); nothing is stored.
+    pub fn what_if(
+        &mut self,
+        origin: &whatif::Origin,
+        now: Millis,
+    ) -> Result<whatif::Plan, StoreError> {
+        let Manager { store, prepared } = self;
+        store.transaction(|tx| whatif::plan(&*tx, prepared, origin, now))
+    }
+
+    /// The time of the latest thing the store knows of: a history entry or a registered
+    /// pipeline's latest run (where `dpc local run` stopped, for `dpc rerun` to go on from).
+    pub fn last_event_at(&mut self) -> Result<Option<Millis>, StoreError> {
+        self.store.transaction(|tx| {
+            let mut last = None;
+            for reg in tx.registrations()? {
+                let history = tx.history(&reg.key())?;
+                let run = tx.latest_run(&reg.id.upstream_key(), None, true)?;
+                let times = history.iter().map(|h| h.at).chain(run.map(|r| r.time));
+                last = times.chain(last).max();
+            }
+            Ok(last)
         })
     }
 
