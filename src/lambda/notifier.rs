@@ -253,9 +253,9 @@ enum Event {
         step: StepView,
     },
     Sla {
-        key: String,
-        pipeline: crate::manager::registry::PipelineId,
-        message: String,
+        alert: Box<notify::sla::SlaAlert>,
+        /// From the registration, when it is there.
+        team: String,
     },
 }
 
@@ -272,7 +272,7 @@ impl Event {
     fn pipeline(&self) -> &str {
         match self {
             Event::Status { run } | Event::Step { run, .. } => &run.pipeline,
-            Event::Sla { pipeline, .. } => &pipeline.name,
+            Event::Sla { alert, .. } => &alert.pipeline.name,
         }
     }
 
@@ -282,7 +282,7 @@ impl Event {
             Event::Status { run } | Event::Step { run, .. } => {
                 format!("{}/{}/{}", run.account, run.region, run.pipeline)
             }
-            Event::Sla { pipeline, .. } => pipeline.key(),
+            Event::Sla { alert, .. } => alert.pipeline.key(),
         }
     }
 }
@@ -343,17 +343,14 @@ fn parse(body: &str) -> Result<Option<Event>, String> {
         }));
     }
     if source == events::SLA_SOURCE && kind == events::SLA_DETAIL_TYPE {
-        let text = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
-        let pipeline: crate::manager::registry::PipelineId =
-            serde_json::from_value(detail["pipeline"].clone())
-                .map_err(|e| format!("an SLA event without its pipeline: {e}"))?;
-        if text("key").is_empty() {
-            return Err("an SLA event without its key or pipeline".into());
+        let alert: notify::sla::SlaAlert = serde_json::from_value(detail.clone())
+            .map_err(|e| format!("an SLA event without its fields: {e}"))?;
+        if alert.key.is_empty() {
+            return Err("an SLA event without its key".into());
         }
         return Ok(Some(Event::Sla {
-            key: text("key"),
-            pipeline,
-            message: text("message"),
+            alert: Box::new(alert),
+            team: String::new(),
         }));
     }
     Ok(None)
@@ -479,13 +476,11 @@ impl Notifier {
                     .await
                     .map(|_| ())
             }
-            Event::Sla { key, message, .. } => {
-                let pk = format!("NOTIFY#{key}");
+            Event::Sla { alert, team } => {
+                // A message of its own, once per alert key and channel.
+                let pk = format!("NOTIFY#{}", alert.key);
                 let sk = format!("SLACK#{channel}");
-                let body = json!({
-                    "text": message,
-                    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": format!(":alarm_clock: {}", message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))}}],
-                });
+                let body = notify::sla::slack(alert, team);
                 self.post_once((&pk, &sk), channel, &body, None, now, done)
                     .await
                     .map(|_| ())
@@ -520,6 +515,9 @@ impl Notifier {
             if let Ok(Some(reg)) = &registered {
                 if let Event::Status { run } | Event::Step { run, .. } = &mut event {
                     run.team.clone_from(&reg.team);
+                }
+                if let Event::Sla { team, .. } = &mut event {
+                    team.clone_from(&reg.team);
                 }
                 if !wanted(&event, reg.notification_type) {
                     on_line(
@@ -562,7 +560,7 @@ impl Notifier {
                     format!("step {} {}", step.step, step.status.as_str()),
                     run.execution_arn.clone(),
                 ),
-                Event::Sla { key, .. } => ("SLA".to_string(), key.clone()),
+                Event::Sla { alert, .. } => ("SLA".to_string(), alert.key.clone()),
             };
             let mut line = json!({
                 "messageId": id, "pipeline": event.pipeline(), "event": kind, "execution": execution,

@@ -74,7 +74,7 @@ async fn start() -> Notifier {
         .to_string();
     let events = aws_sdk_eventbridge::Client::new(&central.sdk);
     let bus = dpc::deploy::central_stack::BUS;
-    let pattern = json!({"source": [dpc::events::STATUS_SOURCE, dpc::events::STEP_SOURCE]});
+    let pattern = json!({"source": [dpc::events::STATUS_SOURCE, dpc::events::STEP_SOURCE, dpc::events::SLA_SOURCE]});
     events
         .put_rule()
         .name("dpc-notifier")
@@ -409,6 +409,106 @@ async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
     assert_eq!(dead[0]["detail"]["name"], "run-1");
     // Nothing was posted anywhere: the root was never recorded, so it is tried again.
     assert!(n.slack.calls().iter().all(|c| c.ts.is_none()));
+}
+
+/// A missed SLA as the manager raises it (its `dpc SLA Missed` event, taken from the outbox
+/// the reconciler's pass sends) is posted through `notify::sla`: a message of its own on the
+/// pipeline's channel, naming the upstream it waits for with its FAILED run, with the team;
+/// redelivered, it posts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
+    let mut n = start().await;
+    let mut reg = crate::common::manager::registration(
+        "name: late\nteam: late-team\naccount: \"333333333333\"\nregion: eu-west-1\n\
+         compute: {type: NONE}\ntrigger:\n  executions:\n    allOf:\n\
+         \x20     - {name: searches, account: \"222222222222\", region: eu-west-1}\n\
+         sla: {expectedBy: \"09:00\", timezone: Europe/Berlin}\n",
+    );
+    reg.id.region = "eu-west-1".into();
+    reg.slack_channels = vec!["C-SLA".into()];
+    let store = n.central.store();
+    // 2026-01-01: searches fails at 06:00 UTC; 09:00 Berlin is 08:00 UTC.
+    let failed: dpc::events::StatusChangeEvent = serde_json::from_value(status_event(
+        "222222222222",
+        "searches",
+        "s-1",
+        "FAILED",
+        T0 - 4 * 3_600_000,
+        Some(T0 - 4 * 3_600_000 + 60_000),
+    ))
+    .expect("a status event");
+    let deadline = T0 - 2 * 3_600_000;
+    let event = tokio::task::block_in_place(|| {
+        let mut m = dpc::manager::Manager::new(store);
+        m.register(&reg, T0 - 10 * 3_600_000).expect("register");
+        m.handle_status(&failed, T0 - 4 * 3_600_000 + 60_000)
+            .expect("status");
+        let alerts = m.check_slas(deadline).expect("check");
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let item = m
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .find(|i| i.id == alerts[0].key)
+            .expect("the SLA event in the outbox");
+        serde_json::from_str::<Value>(&item.body).expect("JSON")
+    });
+    assert_eq!(event["detail-type"], dpc::events::SLA_DETAIL_TYPE);
+    n.central.put(std::slice::from_ref(&event)).await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(
+        polls.iter().all(|p| p.released.is_empty()),
+        "{polls:#?}\n{:#?}",
+        n.function.lines()
+    );
+    let calls = n.slack.calls();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(
+        (call.method.as_str(), call.channel.as_str(), &call.thread_ts),
+        ("chat.postMessage", "C-SLA", &None),
+        "a message of its own"
+    );
+    assert_eq!(
+        call.text,
+        "late has not succeeded by 09:00 Europe/Berlin: waiting on searches (222222222222), \
+         whose last run FAILED at 06:01 UTC"
+    );
+    let blocks = call.blocks.to_string();
+    assert!(
+        blocks.contains("late missed its SLA (09:00 Europe/Berlin)"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("searches (222222222222): last run FAILED at 2026-01-01 06:01:00 UTC"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains(
+            "executions/details/arn:aws:states:eu-west-1:222222222222:execution:dpc-searches:s-1"
+        ),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("late-team"),
+        "the registration's team: {blocks}"
+    );
+    // Redelivered: nothing is posted again.
+    n.central.put(&[event]).await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
+    assert_eq!(n.slack.calls().len(), 1);
+    let line = n
+        .function
+        .lines()
+        .into_iter()
+        .filter(|l| l["event"] == "SLA")
+        .last()
+        .expect("a log line");
+    assert_eq!(
+        (line["result"].as_str(), line["skipped"].as_u64()),
+        (Some("DELIVERED"), Some(1))
+    );
 }
 
 /// `--slack-token-secret` is checked before anything else, and the template names the secret
