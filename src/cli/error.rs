@@ -85,6 +85,11 @@ impl Error {
         self.status
     }
 
+    /// The message (for a command that goes on after it, as a warning).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Prints the error to stderr and gives the exit code.
     pub fn report(self) -> ExitCode {
         if !self.message.is_empty() {

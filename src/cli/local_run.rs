@@ -353,7 +353,7 @@ fn report(
     out(&summary(&played.runs, &states, played.events))
 }
 
-fn timeline(entries: &[Entry]) -> String {
+pub(super) fn timeline(entries: &[Entry]) -> String {
     let width = entries.iter().map(|e| e.pipeline.len()).max().unwrap_or(0);
     let mut text = String::new();
     for e in entries {
@@ -366,7 +366,7 @@ fn timeline(entries: &[Entry]) -> String {
     text
 }
 
-fn summary(runs: &[RunRecord], states: &[PipelineStatus], events: usize) -> String {
+pub(super) fn summary(runs: &[RunRecord], states: &[PipelineStatus], events: usize) -> String {
     let mut per: BTreeMap<(&str, &str), Vec<&RunRecord>> = BTreeMap::new();
     for r in runs.iter().filter(|r| !r.duplicate) {
         per.entry((&r.account, &r.pipeline)).or_default().push(r);

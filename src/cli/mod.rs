@@ -18,6 +18,8 @@ pub mod explain;
 pub mod history;
 pub mod local;
 pub mod local_run;
+pub mod publish;
+pub mod rerun;
 pub mod schema;
 pub mod setup_central_account;
 pub mod setup_user_account;
@@ -125,6 +127,10 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// Run state machines locally, in dpc's States Language interpreter.
     Local(local::LocalArgs),
+    /// Run a pipeline again (marked RERUN): prints who follows on success, then starts it.
+    Rerun(rerun::RerunArgs),
+    /// Emit a data product refresh event for an external producer (locally or centrally).
+    Publish(publish::PublishArgs),
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -164,6 +170,8 @@ fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> 
         Command::Diff(args) => diff::run(&args, global),
         Command::Destroy(args) => destroy::run(&args, global),
         Command::Local(args) => local::run(&args, global),
+        Command::Rerun(args) => rerun::run(&args, global),
+        Command::Publish(args) => publish::run(&args, global),
     }
 }
 

@@ -288,6 +288,8 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     handled: usize,
     triggers: Vec<(Millis, events::Target, String)>,
     stopped: bool,
+    /// Arm no schedule nor SLA: play what is queued and what follows (see [`Runtime::idle`]).
+    drain: bool,
 }
 
 impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
@@ -324,8 +326,29 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             handled: 0,
             triggers: Vec::new(),
             stopped: false,
+            drain: false,
             settings,
         })
+    }
+
+    /// Arms no schedule and no SLA deadline: the play ends when nothing more is pending, i.e.
+    /// when what was queued ([`Runtime::start_run`], [`Runtime::inject`]) and every run it
+    /// triggered have finished (`dpc rerun`, `dpc publish`).
+    pub fn idle(mut self) -> Self {
+        self.drain = true;
+        self
+    }
+
+    /// Starts pipeline `name` at `at` with `input` (`dpc rerun`: a RERUN start).
+    pub fn start_run(&mut self, at: Millis, name: &str, input: &Value) -> Result<(), String> {
+        let pipeline = self
+            .pipelines
+            .iter()
+            .position(|p| p.id().name == name)
+            .ok_or_else(|| format!("no pipeline is named `{name}`"))?;
+        let input = input.to_string();
+        self.push(at, Action::Start { pipeline, input });
+        Ok(())
     }
 
     /// Registers every pipeline, plays until `until` and gives back what happened.
@@ -357,6 +380,9 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             self.manager
                 .register(&p.reg, from)
                 .map_err(|e| e.to_string())?;
+            if self.drain {
+                continue;
+            }
             if let Some(at) = p
                 .schedule
                 .as_ref()

@@ -20,6 +20,7 @@ mod central_e2e;
 mod cli_local;
 mod cli_local_report;
 mod cli_local_run;
+mod cli_rerun;
 mod cli_synth;
 mod cli_test;
 mod cli_test_event;
