@@ -15,6 +15,7 @@ pub mod destroy;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod graph;
 pub mod history;
 pub mod local;
 pub mod local_run;
@@ -113,6 +114,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Show each pipeline's state and, per dependency, WAITING or ARRIVED (embedded store).
     Status(status::StatusArgs),
+    /// Print the dependency graph (Mermaid, DOT, JSON, HTML), with states on `--status`.
+    Graph(graph::GraphArgs),
     /// Show one pipeline's audit trail: registration, dependency and phase changes, triggers.
     History(history::HistoryArgs),
     /// Deploy (or print) the per-account `dpc-account` stack.
@@ -165,6 +168,7 @@ fn dispatch(command: Command, global: &GlobalArgs) -> Result<ExitStatus, Error> 
         Command::Explain(args) => explain::run(&args, global),
         Command::Test(args) => test::run(&args, global),
         Command::Status(args) => status::run(&args, global),
+        Command::Graph(args) => graph::run(&args, global),
         Command::History(args) => history::run(&args, global),
         Command::Deploy(args) => deploy::run(&args, global),
         Command::Diff(args) => diff::run(&args, global),

@@ -10,6 +10,7 @@ use chrono::{DateTime, Timelike};
 
 use super::runtime::{Entry, Played, RunRecord};
 use super::world::LocalPipeline;
+use crate::lineage::svg;
 use crate::manager::PipelineStatus;
 use crate::manager::registry::Upstream;
 use crate::manager::time::{Millis, format_time};
@@ -49,6 +50,8 @@ fn page(
     let rows = rows(pipelines, played, states);
     let mut page = String::new();
     page.push_str(HEAD);
+    page.push_str(svg::CSS);
+    page.push_str(HEAD_END);
     page.push_str(&summary(pipelines, played, &rows, from, until));
     page.push_str("<h2 id=\"timeline-chart\">Runs over time (UTC)</h2>\n");
     page.push_str(&gantt(&rows, played, from, until));
@@ -64,21 +67,7 @@ fn page(
     page
 }
 
-/// Text made safe for HTML content and attribute values (also inside inline SVG).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::lineage::svg::escape;
 
 const HEAD: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -111,22 +100,6 @@ svg .run { stroke: #1f2328; stroke-width: 0.5; }
 svg .run.duplicate { stroke-dasharray: 2 1; }
 svg .mark.scheduled { fill: #ffffff; stroke: #0969da; stroke-width: 1.5; }
 svg .mark.triggered { fill: #8250df; stroke: #ffffff; stroke-width: 0.5; }
-svg .node .box { stroke: #57606a; stroke-width: 1; }
-svg .node .box.succeeded, svg .node .box.failed, svg .node .box.timed-out, svg .node .box.aborted { fill-opacity: 0.18; }
-svg .node .box.duplicate { fill-opacity: 0.35; }
-svg .node .box.fired { stroke: #8250df; stroke-width: 2.5; }
-svg .node.product .box { fill: #fff8c5; stroke: #9a6700; }
-svg .node.external .box { fill: #ffffff; stroke-dasharray: 4 3; }
-svg .node .name { font-weight: 600; fill: #1f2328; }
-svg .edge { fill: none; stroke: #8c959f; stroke-width: 1.3; }
-svg .edge.publish { stroke-dasharray: 5 3; }
-svg .edge.on-failure { stroke: #d1242f; stroke-opacity: 0.55; stroke-dasharray: 2 3; }
-svg .edge.used { stroke: #bf8700; stroke-width: 2; }
-svg .edge.fired { stroke: #8250df; stroke-width: 2.8; stroke-opacity: 1; stroke-dasharray: none; }
-svg .edge-label { font-size: 10px; fill: #57606a; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; }
-svg #arrow path { fill: #8c959f; }
-svg #arrow-used path { fill: #bf8700; }
-svg #arrow-fired path { fill: #8250df; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 6px 0 0; color: #57606a; font-size: 12px; }
 .legend span.key { display: inline-block; width: 14px; height: 10px; border: 1px solid #57606a; vertical-align: middle; margin-right: 4px; }
 .legend span.line { display: inline-block; width: 22px; height: 0; border-top: 3px solid #8250df; vertical-align: middle; margin-right: 4px; }
@@ -140,10 +113,10 @@ td.num { text-align: right; }
 .status.duplicate, .status.idle { color: #1f2328; }
 .detail { max-width: 70ch; overflow-wrap: anywhere; }
 .empty { color: #57606a; font-style: italic; }
-</style>
-</head>
-<body>
 "#;
+
+/// The end of the head, after the graph's style.
+const HEAD_END: &str = "</style>\n</head>\n<body>\n";
 
 /// One row of the Gantt chart: a pipeline of an account.
 struct Row {
@@ -519,12 +492,6 @@ struct Edge {
     used: Vec<String>,
 }
 
-const NODE_H: f64 = 40.0;
-const COL_GAP: f64 = 120.0;
-const ROW_GAP: f64 = 14.0;
-const LANE_TOP: f64 = 24.0;
-const LANE_PAD: f64 = 12.0;
-const LEFT: f64 = 16.0;
 /// The lane of data products no local pipeline publishes.
 const ELSEWHERE: &str = "elsewhere";
 
@@ -533,10 +500,6 @@ fn graph(pipelines: &[LocalPipeline], played: &Play<'_>, rows: &[Row]) -> String
     if nodes.is_empty() {
         return "<p class=\"empty\">No pipelines.</p>\n".into();
     }
-    let depth = depths(
-        nodes.len(),
-        &edges.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(),
-    );
     // Lanes: the accounts in row order, then the others, then products from elsewhere.
     let mut lanes: Vec<&str> = Vec::new();
     for lane in rows
@@ -551,138 +514,31 @@ fn graph(pipelines: &[LocalPipeline], played: &Play<'_>, rows: &[Row]) -> String
     if nodes.iter().any(|n| n.lane == ELSEWHERE) {
         lanes.push(ELSEWHERE);
     }
-    let longest = nodes
+    let titles: Vec<String> = lanes
         .iter()
-        .map(|n| n.label.chars().count().max(n.sub.chars().count()))
-        .max()
-        .unwrap_or(0);
-    let node_w = (longest as f64 * 7.0 + 24.0).max(130.0);
-    let columns = depth.iter().max().map_or(1, |d| d + 1);
-    // Stack the nodes of each (lane, column) in order.
-    let mut slot: Vec<usize> = vec![0; nodes.len()];
-    let mut lane_rows: Vec<usize> = vec![1; lanes.len()];
-    let lane_of: Vec<usize> = nodes
-        .iter()
-        .map(|n| lanes.iter().position(|l| *l == n.lane).unwrap_or(0))
-        .collect();
-    let mut filled: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for i in 0..nodes.len() {
-        let count = filled.entry((lane_of[i], depth[i])).or_default();
-        slot[i] = *count;
-        *count += 1;
-        lane_rows[lane_of[i]] = lane_rows[lane_of[i]].max(*count);
-    }
-    let mut lane_top = Vec::with_capacity(lanes.len());
-    let mut y = 0.0;
-    for rows in &lane_rows {
-        lane_top.push(y);
-        y += LANE_TOP + LANE_PAD + *rows as f64 * (NODE_H + ROW_GAP);
-    }
-    let height = y;
-    let width = LEFT * 2.0 + columns as f64 * node_w + (columns - 1) as f64 * COL_GAP;
-    let pos: Vec<(f64, f64)> = (0..nodes.len())
-        .map(|i| {
-            (
-                LEFT + depth[i] as f64 * (node_w + COL_GAP),
-                lane_top[lane_of[i]] + LANE_TOP + slot[i] as f64 * (NODE_H + ROW_GAP),
-            )
+        .map(|lane| match *lane {
+            ELSEWHERE => "data products from elsewhere".to_string(),
+            lane => format!("account {lane}"),
         })
         .collect();
-
-    let mut svg = format!(
-        "<div class=\"chart\"><svg class=\"graph\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"dependency graph\">\n<defs>"
-    );
-    for id in ["arrow", "arrow-used", "arrow-fired"] {
-        svg.push_str(&format!(
-            "<marker id=\"{id}\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerUnits=\"userSpaceOnUse\" markerWidth=\"9\" markerHeight=\"9\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\"/></marker>"
-        ));
-    }
-    svg.push_str("</defs>\n");
-    for (i, lane) in lanes.iter().enumerate() {
-        let top = lane_top[i];
-        let h = lane_top.get(i + 1).copied().unwrap_or(height) - top;
-        if i % 2 == 0 {
-            svg.push_str(&format!(
-                "<rect class=\"band\" x=\"0\" y=\"{top:.1}\" width=\"{width:.0}\" height=\"{h:.1}\"/>\n"
-            ));
-        }
-        let text = if *lane == ELSEWHERE {
-            "data products from elsewhere".to_string()
-        } else {
-            format!("account {lane}")
-        };
-        svg.push_str(&format!(
-            "<text class=\"account\" x=\"6\" y=\"{:.1}\">{}</text>\n",
-            top + 16.0,
-            escape(&text)
-        ));
-    }
-    for e in &edges {
-        let (fx, fy) = pos[e.from];
-        let (tx, ty) = pos[e.to];
-        let (x1, y1, x2, y2) = (fx + node_w, fy + NODE_H / 2.0, tx - 2.0, ty + NODE_H / 2.0);
-        let dx = ((x2 - x1) / 2.0).max(30.0);
-        let (class, marker) = match (e.publish, e.used.is_empty()) {
-            (_, true) => ("", "arrow"),
-            (true, false) => (" used", "arrow-used"),
-            (false, false) => (" fired", "arrow-fired"),
-        };
-        let kind = match (e.publish, e.on_failure) {
-            (true, _) => " publish",
-            (false, true) => " leaf on-failure",
-            (false, false) => " leaf",
-        };
-        let mut title = format!("{} → {}", nodes[e.from].label, nodes[e.to].label);
-        if e.on_failure || !e.label.is_empty() {
-            title.push_str(&format!(" ({})", e.label));
-        }
-        if !e.used.is_empty() {
-            let what = if e.publish {
-                "published"
-            } else {
-                "led to trigger"
-            };
-            title.push_str(&format!("; {what} {}", e.used.join(", ")));
-        }
-        svg.push_str(&format!(
-            "<path class=\"edge{kind}{class}\" d=\"M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}\" marker-end=\"url(#{marker})\"><title>{}</title></path>\n",
-            x1 + dx,
-            x2 - dx,
-            escape(&title)
-        ));
-        if !e.label.is_empty() {
-            svg.push_str(&format!(
-                "<text class=\"edge-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
-                (x1 + x2) / 2.0,
-                (y1 + y2) / 2.0 - 3.0,
-                escape(&e.label)
-            ));
-        }
-    }
-    for (i, n) in nodes.iter().enumerate() {
-        let (x, y) = pos[i];
-        let kind = match n.kind {
-            Kind::Pipeline => "pipeline",
-            Kind::External => "external",
-            Kind::Product => "product",
-        };
-        let rx = if n.kind == Kind::Product { 16 } else { 5 };
-        let fired = if n.fired { " fired" } else { "" };
-        svg.push_str(&format!(
-            "<g class=\"node {kind}\"><title>{}</title><rect class=\"box {}{fired}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{node_w:.1}\" height=\"{NODE_H:.1}\" rx=\"{rx}\"/>\
-             <text class=\"name\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\
-             <text class=\"small\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>\n",
-            escape(&n.title),
-            n.status,
-            x + node_w / 2.0,
-            y + 17.0,
-            escape(&n.label),
-            x + node_w / 2.0,
-            y + 31.0,
-            escape(&n.sub),
-        ));
-    }
-    svg.push_str("</svg></div>\n");
+    let boxes: Vec<svg::Box> = nodes
+        .iter()
+        .map(|n| svg::Box {
+            lane: lanes.iter().position(|l| *l == n.lane).unwrap_or(0),
+            kind: match n.kind {
+                Kind::Pipeline => "pipeline",
+                Kind::External => "external",
+                Kind::Product => "product",
+            },
+            class: format!("{}{}", n.status, if n.fired { " fired" } else { "" }),
+            label: n.label.clone(),
+            sub: n.sub.clone(),
+            title: n.title.clone(),
+            rx: if n.kind == Kind::Product { 16 } else { 5 },
+        })
+        .collect();
+    let lines: Vec<svg::Line> = edges.iter().map(|e| line(&nodes, e)).collect();
+    let mut svg = svg::draw(&titles, &boxes, &lines, &["arrow", "arrow-used", "arrow-fired"]);
     svg.push_str(
         "<div class=\"legend\">\
          <span><span class=\"line\"></span>led to a trigger in this run</span>\
@@ -691,6 +547,40 @@ fn graph(pipelines: &[LocalPipeline], played: &Play<'_>, rows: &[Row]) -> String
          <span>columns: dependency depth; bands: accounts</span></div>\n",
     );
     svg
+}
+
+/// How an edge is drawn: its classes, arrow, label and tooltip.
+fn line(nodes: &[Node], e: &Edge) -> svg::Line {
+    let (class, marker) = match (e.publish, e.used.is_empty()) {
+        (_, true) => ("", "arrow"),
+        (true, false) => (" used", "arrow-used"),
+        (false, false) => (" fired", "arrow-fired"),
+    };
+    let kind = match (e.publish, e.on_failure) {
+        (true, _) => " publish",
+        (false, true) => " leaf on-failure",
+        (false, false) => " leaf",
+    };
+    let mut title = format!("{} → {}", nodes[e.from].label, nodes[e.to].label);
+    if e.on_failure || !e.label.is_empty() {
+        title.push_str(&format!(" ({})", e.label));
+    }
+    if !e.used.is_empty() {
+        let what = if e.publish {
+            "published"
+        } else {
+            "led to trigger"
+        };
+        title.push_str(&format!("; {what} {}", e.used.join(", ")));
+    }
+    svg::Line {
+        from: e.from,
+        to: e.to,
+        class: format!("{kind}{class}"),
+        marker,
+        label: e.label.clone(),
+        title,
+    }
 }
 
 /// The graph's nodes (pipelines, upstream pipelines from elsewhere, data products) and
@@ -916,25 +806,6 @@ fn parse_trigger(detail: &str) -> (String, Vec<String>) {
     (id, labels)
 }
 
-/// The column of each node: the longest path to it (0 for nodes nothing leads to). A cycle
-/// (which validation rejects) cannot make it loop: depths stop growing after `n` rounds.
-fn depths(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
-    let mut depth = vec![0; n];
-    for _ in 0..n {
-        let mut changed = false;
-        for &(a, b) in edges {
-            if a != b && depth[b] < depth[a] + 1 && depth[a] < n {
-                depth[b] = depth[a] + 1;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    depth
-}
-
 // ----- tables -----
 
 fn states_table(states: &[PipelineStatus]) -> String {
@@ -1136,13 +1007,5 @@ mod tests {
             parse_trigger("trigger c36b0953d3fd decided: raw/RD1, raw/RD2").1,
             ["raw/RD1", "raw/RD2"]
         );
-    }
-
-    #[test]
-    fn depth_is_the_longest_path_and_a_cycle_ends() {
-        // 0 → 1 → 3, 0 → 3, 2 → 3
-        assert_eq!(depths(4, &[(0, 1), (1, 3), (0, 3), (2, 3)]), [0, 1, 0, 2]);
-        let cyclic = depths(2, &[(0, 1), (1, 0)]);
-        assert!(cyclic.iter().all(|d| *d <= 2));
     }
 }
