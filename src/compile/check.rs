@@ -53,6 +53,18 @@ fn diagnostic(err: &CompileError) -> Option<Diagnostic> {
             )
             .help("a leaf without `account`/`region` means this pipeline's; merge the two leaves"),
         ),
+        CompileError::ReservedName { name } => Some(
+            Diagnostic::new(
+                &codes::TRIGGER_RESERVED_NAME,
+                format!(
+                    "`{name}` is the name of an EventBridge pattern operator, which cannot be a field name inside the anyOf this trigger compiles to"
+                ),
+            )
+            .help(
+                "EventBridge refuses it inside `$or`: rename that upstream (or its account, region, domain), \
+                 or wait on it in allOf (`operator: AND`) instead of anyOf",
+            ),
+        ),
         // A compiler bug, not the user's: `dpc synth` reports it as an internal error.
         CompileError::InvalidPattern(_) => None,
     }

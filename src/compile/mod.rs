@@ -19,7 +19,7 @@ pub mod check;
 pub mod explain;
 mod iam;
 pub mod names;
-mod notify;
+pub mod notify;
 #[allow(clippy::disallowed_methods)]
 pub mod output;
 pub mod schedule;
@@ -52,6 +52,9 @@ pub enum CompileError {
     /// Two allOf leaves on the same upstream (after defaults) share no status.
     #[error("allOf requires {upstream} to have two statuses at once, which can never hold")]
     Contradiction { upstream: String },
+    /// A name that must be a field name inside `$or` is one of EventBridge's operators.
+    #[error("`{name}` inside anyOf is a pattern operator's name, which EventBridge refuses as a field name there")]
+    ReservedName { name: String },
     /// The generated pattern was refused by the pattern engine (a compiler bug).
     #[error("internal error: the generated trigger pattern is invalid: {0}")]
     InvalidPattern(String),

@@ -119,6 +119,9 @@ impl<'a> Shape<'a> {
             Some(dps) => Some(condition(dps, data_product_test)?),
             None => None,
         };
+        for block in upstreams.iter().chain(&data_products) {
+            block.check_or_names()?;
+        }
         Ok(Some(Shape {
             upstreams,
             data_products,
@@ -232,6 +235,23 @@ struct Block<'a> {
 }
 
 impl<'a> Block<'a> {
+    /// EventBridge refuses an operator's name (`prefix`, `exists`, …) as a field name inside
+    /// `$or`; every segment of a branch's paths is such a field name.
+    fn check_or_names(&self) -> Result<(), CompileError> {
+        let reserved = self
+            .or
+            .iter()
+            .flatten()
+            .flat_map(|t| t.path.iter())
+            .find(|segment| RESERVED_IN_OR.contains(segment));
+        match reserved {
+            Some(name) => Err(CompileError::ReservedName {
+                name: (*name).to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn to_value(&self) -> Value {
         let mut object = object_of(&self.tests);
         if !self.or.is_empty() {

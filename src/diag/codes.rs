@@ -35,6 +35,7 @@ codes! {
     TRIGGER_DUPLICATE_UPSTREAM = "dpc::trigger::duplicate-upstream", Warning, "the same upstream twice in one block (merged)";
     TRIGGER_RUNNING_IN_ALL_OF = "dpc::trigger::running-in-all-of", Warning, "RUNNING inside allOf rarely holds together with the other leaves";
     TRIGGER_PATTERN_TOO_LARGE = "dpc::trigger::pattern-too-large", Error, "the compiled trigger pattern is over EventBridge's limits";
+    TRIGGER_RESERVED_NAME = "dpc::trigger::reserved-name", Error, "a name inside anyOf is an EventBridge pattern operator's name";
     TRIGGER_MIXED_CADENCE = "dpc::trigger::mixed-cadence", Warning, "allOf combines upstreams with different cadences and no window";
     WINDOW_CONFLICT = "dpc::window::conflict", Error, "within and resetAt cannot be combined";
     WINDOW_UNUSED = "dpc::window::unused", Warning, "a window without executions or dataProducts has no effect";
@@ -70,6 +71,7 @@ codes! {
     CONFIG_INVALID_ROLE_ARN = "dpc::config::invalid-role-arn", Error, "not an IAM role ARN of that account";
     CONFIG_ACCOUNT_ACCESS = "dpc::config::account-access", Error, "an account needs exactly one of roleArn and profile";
     CONFIG_PATTERN_LIMIT = "dpc::config::pattern-limit", Error, "patternLength must be 2048 or 4096";
+    CONFIG_LINEAGE = "dpc::config::lineage", Error, "lineage: http needs an http(s) url and no path, file no url";
     TREE_DUPLICATE_PIPELINE = "dpc::tree::duplicate-pipeline", Error, "two pipelines with the same account, region and name";
     TREE_CYCLE = "dpc::tree::cycle", Error, "pipelines depend on each other in a cycle";
     TREE_UNKNOWN_UPSTREAM = "dpc::tree::unknown-upstream", Warning, "an upstream pipeline is not in the validated tree";
