@@ -53,7 +53,9 @@ pub enum CompileError {
     #[error("allOf requires {upstream} to have two statuses at once, which can never hold")]
     Contradiction { upstream: String },
     /// A name that must be a field name inside `$or` is one of EventBridge's operators.
-    #[error("`{name}` inside anyOf is a pattern operator's name, which EventBridge refuses as a field name there")]
+    #[error(
+        "`{name}` inside anyOf is a pattern operator's name, which EventBridge refuses as a field name there"
+    )]
     ReservedName { name: String },
     /// The generated pattern was refused by the pattern engine (a compiler bug).
     #[error("internal error: the generated trigger pattern is invalid: {0}")]
