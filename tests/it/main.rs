@@ -14,6 +14,7 @@ mod common;
 
 mod asl;
 mod aws_deploy;
+mod aws_rerun;
 mod aws_setup_central_account;
 mod aws_setup_user_account;
 mod central_e2e;
