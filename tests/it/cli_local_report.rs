@@ -90,7 +90,7 @@ sys.exit(1 if parser.errors else 0)
 "#;
 
 /// The page passes [`CHECKER`], and every `&` starts a character reference.
-fn assert_well_formed(html: &str) {
+pub(crate) fn assert_well_formed(html: &str) {
     let mut child = Command::new("python3")
         .args(["-c", CHECKER])
         .stdin(Stdio::piped())

@@ -18,6 +18,7 @@ mod aws_rerun;
 mod aws_setup_central_account;
 mod aws_setup_user_account;
 mod central_e2e;
+mod cli_graph;
 mod cli_local;
 mod cli_local_report;
 mod cli_local_run;
