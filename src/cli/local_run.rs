@@ -12,11 +12,14 @@ use super::local::RunArgs;
 use super::validate::validated;
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, out, outln};
 use crate::local::process::Processes;
+use crate::local::slack_post::SlackPoster;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::local::runtime::{
-    Clock, Entry, FailSpec, Played, RunRecord, Runtime, Settings, SlackKind, SlackMessage,
+    Clock, Entry, FailSpec, Played, RunRecord, Runtime, Settings, SlackMessage,
 };
 use crate::local::world;
 use crate::manager::sqlite::SqliteStore;
@@ -59,18 +62,46 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let runner = Processes {
         logs: args.logs.clone(),
     };
-    let runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
+    let mut runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
+    let poster = match &args.slack_api_url {
+        Some(url) => {
+            let token = args.slack_token.as_deref().unwrap_or_default();
+            let poster = SlackPoster::new(url, token).map_err(Error::usage)?;
+            Some((url, Rc::new(RefCell::new(poster))))
+        }
+        None => None,
+    };
+    // --live: each message is posted as soon as it is rendered; a failure is told and the
+    // runtime goes on.
+    if let Some((_, poster)) = poster.as_ref().filter(|_| args.live) {
+        let poster = Rc::clone(poster);
+        runtime.on_slack(Box::new(move |m| {
+            if let Err(e) = poster.borrow_mut().send(m) {
+                eprintln!("--slack-api-url: {e}");
+            }
+        }));
+    }
     let (played, mut manager) = if args.live {
         live(runtime, global)?
     } else {
         runtime.play().map_err(Error::usage)?
     };
     write_notifications(&args.logs, &played.timeline)?;
-    if let Some(url) = &args.slack_api_url {
-        let token = args.slack_token.as_deref().unwrap_or_default();
-        let sent = post_slack(url, token, &played.slack)?;
+    let mut posted = true;
+    if let Some((url, poster)) = &poster {
+        let mut poster = poster.borrow_mut();
+        if !args.live {
+            post_slack(&mut poster, &played.slack);
+        }
         if !global.quiet {
-            eprintln!("posted {sent} Slack message(s) to {url}");
+            eprintln!("posted {} Slack message(s) to {url}", poster.sent);
+        }
+        if poster.failed > 0 {
+            eprintln!(
+                "--slack-api-url {url}: {} message(s) could not be posted",
+                poster.failed
+            );
+            posted = false;
         }
     }
     let now = until.min(Utc::now().timestamp_millis().max(from));
@@ -79,44 +110,19 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         write_report(path, &pipelines, &played, &mut manager, (from, end), global)?;
     }
     report(&played, &mut manager, now, args.live, global)?;
-    let ok = played.runs.iter().all(|r| r.status == "SUCCEEDED");
+    let ok = posted && played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))
 }
 
-/// Sends the rendered Slack messages in order: a run's root starts its thread in each
-/// channel, replies go under it, the update replaces the root. Returns how many were sent.
-fn post_slack(url: &str, token: &str, messages: &[SlackMessage]) -> Result<usize, Error> {
-    let slack = crate::lambda::slack::Slack::new(url, token);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start the Slack client: {e}")))?;
-    runtime
-        .block_on(async {
-            let mut roots: BTreeMap<(&str, &str), String> = BTreeMap::new();
-            for m in messages {
-                let key = (m.thread.as_str(), m.channel.as_str());
-                match m.kind {
-                    SlackKind::Root => {
-                        let ts = slack.post(&m.channel, &m.body, None).await?;
-                        roots.insert(key, ts);
-                    }
-                    SlackKind::Reply => {
-                        let thread = roots.get(&key).map(String::as_str);
-                        slack.post(&m.channel, &m.body, thread).await?;
-                    }
-                    SlackKind::Update => {
-                        if let Some(ts) = roots.get(&key) {
-                            slack.update(&m.channel, ts, &m.body).await?;
-                        }
-                    }
-                }
-            }
-            Ok(messages.len())
-        })
-        .map_err(|e: crate::lambda::slack::SlackError| {
-            Error::failed(format!("--slack-api-url {url}: {e}"))
-        })
+/// Sends the rendered Slack messages in order, after the run: a run's root starts its thread
+/// in each channel, replies go under it, the update replaces the root; a message that cannot
+/// be posted is told and the others are still sent.
+fn post_slack(poster: &mut SlackPoster, messages: &[SlackMessage]) {
+    for m in messages {
+        if let Err(e) = poster.send(m) {
+            eprintln!("--slack-api-url: {e}");
+        }
+    }
 }
 
 /// `--from`/`--until` in milliseconds; `--from` defaults to today 00:00 UTC.

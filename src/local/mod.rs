@@ -10,5 +10,6 @@ pub mod process;
 pub mod report;
 pub mod runtime;
 pub mod services;
+pub mod slack_post;
 pub mod transform;
 pub mod world;

@@ -23,6 +23,7 @@ use crate::manager::sla;
 use crate::manager::store::{Store, StoreError};
 use crate::manager::time::{Millis, format_time};
 use crate::manager::{Manager, Outcome};
+use crate::notify::sla::{self as sla_notice, SlaAlert};
 use crate::notify::{RunView, StartedBy, StepStatus, StepView, email, opsgenie, slack};
 use crate::pattern::Pattern;
 use crate::pipeline::model::{
@@ -227,6 +228,8 @@ pub enum SlackKind {
     Reply,
     /// Replaces the root (`chat.update`).
     Update,
+    /// A message of its own, in no thread (an SLA alert; `thread` is its alert key).
+    Message,
 }
 
 /// Where an event is put.
@@ -282,6 +285,10 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     seq: u64,
     timeline: Vec<Entry>,
     slack: Vec<SlackMessage>,
+    /// Sees each Slack message as it is rendered (`--live --slack-api-url`).
+    slack_sink: Option<SlackSink<'a>>,
+    /// OpsGenie aliases raised and not closed yet, by pipeline key: a success closes them.
+    open_alerts: BTreeMap<String, Vec<String>>,
     runs: Vec<RunRecord>,
     counts: Vec<u32>,
     events: usize,
@@ -320,6 +327,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             seq: 0,
             timeline: Vec::new(),
             slack: Vec::new(),
+            slack_sink: None,
+            open_alerts: BTreeMap::new(),
             runs: Vec::new(),
             counts: vec![0; pipelines.len()],
             events: 0,
@@ -349,6 +358,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let input = input.to_string();
         self.push(at, Action::Start { pipeline, input });
         Ok(())
+    }
+
+    /// Calls `sink` with each Slack message as soon as the action that rendered it is done
+    /// (a run's thread when its execution ends, an SLA alert at its deadline).
+    pub fn on_slack(&mut self, sink: SlackSink<'a>) {
+        self.slack_sink = Some(sink);
     }
 
     /// Registers every pipeline, plays until `until` and gives back what happened.
@@ -407,12 +422,20 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                 .remove(&(now, class, seq))
                 .ok_or("internal error: the queue changed")?;
             let seen = self.timeline.len();
+            let rendered = self.slack.len();
             match action {
                 Action::Probe(id) => probe(id, now, &mut self.manager)?,
                 action => self.step(now, action)?,
             }
             for e in self.timeline.get(seen..).unwrap_or_default() {
                 watch(e);
+            }
+            if let Some(sink) = &mut self.slack_sink {
+                self.slack
+                    .get(rendered..)
+                    .unwrap_or_default()
+                    .iter()
+                    .for_each(sink);
             }
         }
         let mut timeline = self.timeline;
@@ -488,10 +511,16 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let p = &pipelines[i];
         let id = p.id();
         if let Some(alert) = self.manager.check_sla(id, now).map_err(|e| e.to_string())? {
-            let entry = Entry::new(now, &id.account, &id.name, "sla-missed", alert.message);
+            let entry = Entry::new(
+                now,
+                &id.account,
+                &id.name,
+                "sla-missed",
+                alert.message.clone(),
+            );
             let text = format!("SLA missed: {}", entry.detail);
             self.log(entry);
-            self.notify(p, now, &text, Notice::Sla);
+            self.notify_with(p, now, &text, Notice::Sla, Some(About::Sla(&alert)));
         }
         // Its event for the central bus (the central notifier's): locally, shown above.
         for item in self.manager.outbox().map_err(|e| e.to_string())? {
@@ -683,12 +712,6 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         Ok(())
     }
 
-    /// A notification as it would be sent (never sent); `notifications.type` decides which
-    /// notices are sent.
-    fn notify(&mut self, p: &LocalPipeline, at: Millis, text: &str, notice: Notice) {
-        self.notify_with(p, at, text, notice, None);
-    }
-
     /// A run's notification, with the messages it renders to (see [`rendered`]).
     fn notify_run(
         &mut self,
@@ -698,7 +721,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         notice: Notice,
         run: (&RunView, Option<&StepView>, &mut bool),
     ) {
-        self.notify_with(p, at, text, notice, Some(run));
+        let (view, step, thread) = run;
+        self.notify_with(p, at, text, notice, Some(About::Run(view, step, thread)));
     }
 
     fn notify_with(
@@ -707,7 +731,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         at: Millis,
         text: &str,
         notice: Notice,
-        run: Option<(&RunView, Option<&StepView>, &mut bool)>,
+        about: Option<About<'_>>,
     ) {
         let Some(n) = &p.notifications else {
             return;
@@ -717,7 +741,11 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             (NotificationType::PipelineStatus, notice) => notice != Notice::Step,
             (NotificationType::FailureOnly, _) => false,
         };
-        if !sent {
+        let key = p.id().key();
+        let mut open = self.open_alerts.remove(&key).unwrap_or_default();
+        // A success closes the OpsGenie alerts left open, whatever the type sends.
+        if !sent && !(notice == Notice::Success && !open.is_empty()) {
+            self.open_alerts.insert(key, open);
             return;
         }
         let to: Vec<String> = n
@@ -730,23 +758,37 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             .collect();
         let id = p.id();
         let mut detail = format!("would notify {}: {text}", to.join(", "));
-        if let Some((view, step, thread)) = run {
-            let mut messages = Vec::new();
-            for line in rendered(n, notice, view, step, thread, &mut messages) {
-                detail.push_str(&format!("\n    {line}"));
+        let mut messages = Vec::new();
+        let (lines, thread) = match about {
+            Some(About::Run(view, step, thread)) if sent => (
+                rendered(n, notice, view, step, thread, &mut open, &mut messages),
+                view.execution_arn.clone(),
+            ),
+            Some(About::Sla(alert)) => (
+                rendered_sla(n, alert, &p.team, &mut open, &mut messages),
+                alert.key.clone(),
+            ),
+            Some(About::Run(view, ..)) => {
+                detail = format!("would notify OPSGENIE: {text}");
+                (closes(&mut open, view), view.execution_arn.clone())
             }
-            self.slack
-                .extend(messages.into_iter().map(|(channel, kind, body)| {
-                    let thread = view.execution_arn.clone();
-                    SlackMessage {
-                        at_ms: at,
-                        channel,
-                        thread,
-                        kind,
-                        body,
-                    }
-                }));
+            None => (Vec::new(), String::new()),
+        };
+        self.open_alerts.insert(key, open);
+        for line in lines {
+            detail.push_str(&format!("\n    {line}"));
         }
+        self.slack.extend(
+            messages
+                .into_iter()
+                .map(|(channel, kind, body)| SlackMessage {
+                    at_ms: at,
+                    channel,
+                    thread: thread.clone(),
+                    kind,
+                    body,
+                }),
+        );
         self.log(Entry::new(
             at,
             &id.account,
@@ -908,6 +950,76 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
     }
 }
 
+/// Sees each Slack message as it is rendered.
+pub type SlackSink<'a> = Box<dyn FnMut(&SlackMessage) + 'a>;
+
+/// What a notification renders: a run (with its step, and whether its thread was started),
+/// or a missed SLA.
+enum About<'r> {
+    Run(&'r RunView, Option<&'r StepView>, &'r mut bool),
+    Sla(&'r SlaAlert),
+}
+
+/// The SLA alert's messages (`crate::notify::sla`), one line each: per Slack channel a
+/// message of its own, per email address the subject, OpsGenie's alert (left open until the
+/// pipeline succeeds).
+fn rendered_sla(
+    n: &Notifications,
+    alert: &SlaAlert,
+    team: &str,
+    open: &mut Vec<String>,
+    out: &mut Vec<(String, SlackKind, Value)>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in &n.targets {
+        for address in &t.addresses {
+            match t.channel {
+                Channel::Slack => {
+                    let channel = address.trim_start_matches('#').to_string();
+                    let body = sla_notice::slack(alert, team);
+                    let text = body["text"].as_str().unwrap_or_default();
+                    lines.push(format!("slack #{channel} new message: {text}"));
+                    out.push((channel, SlackKind::Message, body));
+                }
+                Channel::Email => {
+                    lines.push(format!(
+                        "email {address}: {}",
+                        sla_notice::email_subject(alert)
+                    ));
+                }
+                Channel::Opsgenie => {
+                    let body = sla_notice::opsgenie_alert(alert, team);
+                    let alias = sla_notice::opsgenie_alias(alert);
+                    lines.push(format!(
+                        "opsgenie alert {alias} (P3): {}",
+                        body["message"].as_str().unwrap_or_default()
+                    ));
+                    if !open.contains(&alias) {
+                        open.push(alias);
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// The close lines of the OpsGenie alerts left open, closed by `run`'s success.
+fn closes(open: &mut Vec<String>, run: &RunView) -> Vec<String> {
+    open.drain(..)
+        .map(|alias| {
+            let note = sla_notice::close_alias(
+                &alias,
+                &format!("{} {}", run.execution_name, run.outcome()),
+            );
+            format!(
+                "opsgenie close {alias}: {}",
+                note["note"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// A step status event's notification text and whether it tells a start (`None` for other
 /// events). Its `attempt` counts the execution's redrives, never more than 1 locally.
 fn step_notice(event: &Value) -> Option<(String, Option<StepView>)> {
@@ -940,6 +1052,7 @@ fn rendered(
     run: &RunView,
     step: Option<&StepView>,
     thread: &mut bool,
+    open: &mut Vec<String>,
     out: &mut Vec<(String, SlackKind, Value)>,
 ) -> Vec<String> {
     let text = |v: &Value| v["text"].as_str().unwrap_or_default().to_string();
@@ -956,6 +1069,7 @@ fn rendered(
                             SlackKind::Root => "new thread",
                             SlackKind::Reply => "in thread",
                             SlackKind::Update => "root updated",
+                            SlackKind::Message => "new message",
                         };
                         lines.push(format!("slack #{channel} {what}: {}", text(&body)));
                         out.push((channel.clone(), kind, body));
@@ -977,14 +1091,17 @@ fn rendered(
                 Channel::Opsgenie if notice == Notice::Failure => {
                     let alert = opsgenie::alert(run);
                     let message = alert["message"].as_str().unwrap_or_default();
+                    let alias = opsgenie::alias(run);
                     lines.push(format!(
-                        "opsgenie alert {} ({}): {message}",
-                        opsgenie::alias(run),
+                        "opsgenie alert {alias} ({}): {message}",
                         opsgenie::priority(run.status)
                     ));
+                    if !open.contains(&alias) {
+                        open.push(alias);
+                    }
                 }
                 Channel::Opsgenie if notice == Notice::Success => {
-                    lines.push(format!("opsgenie close {}", opsgenie::alias(run)));
+                    lines.extend(closes(open, run));
                 }
                 _ => {}
             }

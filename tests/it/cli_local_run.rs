@@ -194,8 +194,16 @@ fn a_full_execution_run_is_one_slack_thread_with_a_reply_per_step_event() {
             "slack #data-pipeline-alerts in thread",
             "slack #data-pipeline-alerts in thread",
             "slack #data-pipeline-alerts root updated",
+            "slack #data-pipeline-alerts new message",
         ],
         "{slack:#?}"
+    );
+    // At 09:00 Berlin its SLA alert: a message of its own, saying its own run failed.
+    assert!(
+        slack[5]
+            .contains("pipeline-x has not succeeded by 09:00 Europe/Berlin: its last run FAILED"),
+        "{}",
+        slack[5]
     );
     assert!(slack[1].contains("step measure-x started"), "{}", slack[1]);
     assert!(
@@ -211,6 +219,13 @@ fn a_full_execution_run_is_one_slack_thread_with_a_reply_per_step_event() {
     assert!(
         all.iter()
             .any(|d| d.contains("opsgenie alert dpc-333333333333-pipeline-x-")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.starts_with("would notify")
+            && d.contains("SLA missed")
+            && d.contains("opsgenie alert dpc-sla-333333333333-pipeline-x-2026-11-26 (P3)")
+            && d.contains("email rent-journey@example.com: [dpc] SLA missed: pipeline-x by 09:00 Europe/Berlin")),
         "{all:#?}"
     );
 }
@@ -253,7 +268,8 @@ fn slack_api_url_posts_each_run_as_one_thread() {
             "chat.postMessage",
             "chat.postMessage",
             "chat.postMessage",
-            "chat.update"
+            "chat.update",
+            "chat.postMessage",
         ],
         "{x:#?}"
     );
@@ -261,6 +277,13 @@ fn slack_api_url_posts_each_run_as_one_thread() {
     assert!(root.is_some() && x[0].thread_ts.is_none());
     assert!(x[1..4].iter().all(|c| c.thread_ts == root), "{x:#?}");
     assert_eq!(x[4].ts, root);
+    // The SLA alert, posted as a message of its own with its blocks.
+    assert!(x[5].thread_ts.is_none() && x[5].ts.is_some(), "{x:#?}");
+    assert!(
+        x[5].text
+            .contains("has not succeeded by 09:00 Europe/Berlin")
+    );
+    assert!(x[5].blocks.to_string().contains("missed its SLA"));
 }
 
 #[test]
