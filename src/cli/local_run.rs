@@ -59,6 +59,7 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     } else {
         fresh_store(&args.store)?
     };
+    super::rerun::remember_paths(&args.store, &args.paths)?;
     let runner = Processes {
         logs: args.logs.clone(),
     };

@@ -45,8 +45,8 @@ pub struct PublishArgs {
     /// Where to look for dpc.yaml with --central (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
-    /// Project folders, pipeline.yaml files, or trees of projects to play locally (default: the
-    /// current folder).
+    /// Project folders, pipeline.yaml files, or trees of projects to play locally (default:
+    /// those `dpc local run` played with the store; else the current folder).
     pub paths: Vec<PathBuf>,
     /// The embedded store `dpc local run` left.
     #[arg(long, env = "DPC_STORE", default_value = DEFAULT_STORE)]
@@ -61,7 +61,7 @@ pub fn run(args: &PublishArgs, global: &GlobalArgs) -> Result<ExitStatus, Error>
     if args.central {
         return central(args, attributes, global);
     }
-    let tree = validated(&args.paths, global)?;
+    let tree = validated(&super::rerun::projects(&args.store, &args.paths), global)?;
     let pipelines = world::build(&tree).map_err(Error::failed)?;
     let mut local = Local::open(&args.store, &pipelines)?;
     let account = args.account.clone().unwrap_or_else(|| LOCAL_ACCOUNT.into());

@@ -34,7 +34,8 @@ const PASS_YES: &str =
 pub struct RerunArgs {
     /// The pipeline to run again (its name).
     pub name: String,
-    /// Project folders, pipeline.yaml files, or trees of projects (default: the current folder).
+    /// Project folders, pipeline.yaml files, or trees of projects (default: locally, those
+    /// `dpc local run` played with the store; else the current folder).
     pub paths: Vec<PathBuf>,
     /// Only print who would follow on success; start nothing.
     #[arg(long)]
@@ -61,7 +62,7 @@ pub fn run(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     if args.aws {
         return on_aws(args, global);
     }
-    let tree = validated(&args.paths, global)?;
+    let tree = validated(&projects(&args.store, &args.paths), global)?;
     let pipelines = world::build(&tree).map_err(Error::failed)?;
     let target = find(&pipelines, &args.name)?;
     let mut local = Local::open(&args.store, &pipelines)?;
@@ -89,6 +90,58 @@ pub(super) fn rerun_input(at: Millis) -> Value {
     let time = format_time(at);
     let stamp: String = time.chars().filter(char::is_ascii_digit).collect();
     json!({"run": {"type": "RERUN", "triggerId": format!("rerun-{stamp}"), "time": time}})
+}
+
+/// Where [`remember_paths`] keeps the projects a store was played with: beside it.
+fn paths_file(store: &Path) -> PathBuf {
+    store.with_extension("paths.json")
+}
+
+/// Keeps the projects `dpc local run` plays beside its store (absolute), so `dpc rerun NAME`
+/// and `dpc publish` find them without PATH. Written to a temporary file and renamed.
+pub(super) fn remember_paths(store: &Path, paths: &[PathBuf]) -> Result<(), Error> {
+    let given = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let absolute: Vec<String> = given
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    let file = paths_file(store);
+    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    let text = serde_json::to_string_pretty(&json!({ "paths": absolute })).unwrap_or_default();
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::usage(format!("cannot write {}: {e}", file.display()))
+        })
+}
+
+/// The projects to play: those given, else those the store was played with, else none (the
+/// current folder).
+pub(super) fn projects(store: &Path, paths: &[PathBuf]) -> Vec<PathBuf> {
+    if !paths.is_empty() {
+        return paths.to_vec();
+    }
+    let Ok(text) = std::fs::read_to_string(paths_file(store)) else {
+        return Vec::new();
+    };
+    let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    doc["paths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// The pipeline named `name` among the local environment's.

@@ -53,9 +53,9 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
     let dir = tempfile::tempdir().expect("tmp");
     local_run(dir.path(), "case-study", &["--fail", "searches"]).assert_code(1);
 
-    // The plan only: pipeline-x follows, the fallback does not; nothing runs.
+    // The plan only: pipeline-x follows, the fallback does not; nothing runs. Without PATH:
+    // the projects `dpc local run` played with the store.
     let plan = dpc(["rerun", "searches", "--downstream"])
-        .arg(example("case-study"))
         .current_dir(dir.path())
         .run();
     plan.assert_code(0)
