@@ -25,6 +25,10 @@ use crate::local::world;
 use crate::manager::sqlite::SqliteStore;
 use crate::manager::time::Millis;
 use crate::manager::{Manager, PipelineStatus};
+use crate::pipeline::model::Lineage;
+
+/// The OpenLineage events' file beside the store, unless dpc.yaml's `lineage` says otherwise.
+pub const LINEAGE_FILE: &str = "lineage.jsonl";
 
 pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let tree = validated(&args.paths, global)?;
@@ -88,6 +92,18 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         runtime.play().map_err(Error::usage)?
     };
     write_notifications(&args.logs, &played.timeline)?;
+    let lineage = tree
+        .pipelines()
+        .find_map(|(_, c)| c.and_then(|c| c.lineage.clone()));
+    let append = args.resume || args.live;
+    write_lineage(
+        lineage.as_ref(),
+        &args.store,
+        append,
+        &pipelines,
+        &played,
+        global,
+    )?;
     let mut posted = true;
     if let Some((url, poster)) = &poster {
         let mut poster = poster.borrow_mut();
@@ -296,6 +312,80 @@ fn write_notifications(logs: &Path, timeline: &[Entry]) -> Result<(), Error> {
     std::fs::create_dir_all(logs)
         .and_then(|()| std::fs::write(&path, text))
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The runs' OpenLineage events: POSTed to dpc.yaml's `lineage.url` (`transport: http`), else
+/// written as JSON lines to its `path` or `lineage.jsonl` beside the store — replaced, or
+/// added to with `--resume`/`--live` — through a temporary file renamed over it.
+fn write_lineage(
+    config: Option<&Lineage>,
+    store: &Path,
+    append: bool,
+    pipelines: &[world::LocalPipeline],
+    played: &Played,
+    global: &GlobalArgs,
+) -> Result<(), Error> {
+    let events = crate::local::lineage::events(pipelines, played);
+    let path = match config {
+        Some(Lineage::Http(url)) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::usage(format!("cannot start the HTTP client: {e}")))?;
+            runtime
+                .block_on(crate::lambda::lineage::post_all(url, &events))
+                .map_err(|e| Error::failed(format!("lineage: {e}")))?;
+            if !global.quiet {
+                eprintln!("posted {} OpenLineage event(s) to {url}", events.len());
+            }
+            return Ok(());
+        }
+        Some(Lineage::File(Some(path))) => path.clone(),
+        _ => store.with_file_name(LINEAGE_FILE),
+    };
+    let mut text = String::new();
+    if append {
+        match std::fs::read_to_string(&path) {
+            Ok(old) => text = old,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::usage(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+    for e in &events {
+        text.push_str(&e.to_string());
+        text.push('\n');
+    }
+    replace_file(&path, text.as_bytes())?;
+    if !global.quiet {
+        eprintln!(
+            "wrote {} OpenLineage event(s) to {}",
+            events.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("{} is not a file", path.display())))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+    }
+    let tmp = dir.unwrap_or(Path::new(".")).join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(cannot(e));
+    }
+    Ok(())
 }
 
 /// `--report FILE`: the HTML report, written to a temporary file beside FILE and renamed

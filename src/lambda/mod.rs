@@ -11,6 +11,7 @@
 //! error, reported to the Runtime API (`/runtime/init/error`) before the process exits.
 
 pub mod http;
+pub mod lineage;
 pub mod manager;
 pub mod notifier;
 pub mod reconciler;

@@ -95,7 +95,14 @@ pub fn event_type(status: &str) -> &'static str {
 /// The run's START event.
 pub fn start(reg: &Registration, run: &RunFacts<'_>) -> Value {
     let outputs = outputs(reg);
-    event("START", run.started, reg, run, run_facets(reg, run, None), outputs)
+    event(
+        "START",
+        run.started,
+        reg,
+        run,
+        run_facets(reg, run, None),
+        outputs,
+    )
 }
 
 /// The run's last event: COMPLETE, FAIL or ABORT (with its error).
@@ -115,6 +122,39 @@ pub fn events(reg: &Registration, run: &RunFacts<'_>, ended: Option<&RunEnd<'_>>
     let mut out = vec![start(reg, run)];
     out.extend(ended.map(|e| end(reg, run, e)));
     out
+}
+
+/// The event a Step Functions status change of a pipeline's execution stands for (the
+/// central account's): RUNNING → START, SUCCEEDED → COMPLETE, FAILED and TIMED_OUT → FAIL,
+/// ABORTED → ABORT; `None` for another status or an event without an execution ARN. The
+/// execution input (a JSON string in the event) gives the trigger and the nominal time.
+pub fn of_status_change(reg: &Registration, detail: &Value) -> Option<Value> {
+    let arn = detail["executionArn"].as_str()?;
+    let status = detail["status"].as_str()?;
+    let input: Value = detail["input"]
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null);
+    let started = detail["startDate"].as_i64().unwrap_or_default();
+    let run = RunFacts {
+        execution_arn: arn,
+        input: &input,
+        started,
+        nominal_end: None,
+    };
+    match status {
+        "RUNNING" => Some(start(reg, &run)),
+        "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" => {
+            let ended = RunEnd {
+                status,
+                stopped: detail["stopDate"].as_i64().unwrap_or(started),
+                error: detail["error"].as_str(),
+                cause: detail["cause"].as_str(),
+            };
+            Some(end(reg, &run, &ended))
+        }
+        _ => None,
+    }
 }
 
 fn event(
@@ -149,7 +189,11 @@ fn event(
     e
 }
 
-fn run_facets(reg: &Registration, run: &RunFacts<'_>, end: Option<&RunEnd<'_>>) -> Map<String, Value> {
+fn run_facets(
+    reg: &Registration,
+    run: &RunFacts<'_>,
+    end: Option<&RunEnd<'_>>,
+) -> Map<String, Value> {
     let mut facets = Map::new();
     facets.insert(
         "processing_engine".into(),
@@ -304,7 +348,10 @@ fn status_rule(statuses: &[String]) -> &'static str {
 /// What a set of statuses waits for: `SUCCESS`, `FAILED` or `DONE` (both, or RUNNING).
 fn outcome<'s>(mut statuses: impl Iterator<Item = &'s str> + Clone) -> &'static str {
     let failure = |s: &str| matches!(s, "FAILED" | "TIMED_OUT" | "ABORTED");
-    if statuses.clone().all(|s| matches!(s, "SUCCEEDED" | "ARRIVED")) {
+    if statuses
+        .clone()
+        .all(|s| matches!(s, "SUCCEEDED" | "ARRIVED"))
+    {
         "SUCCESS"
     } else if statuses.all(failure) {
         "FAILED"
@@ -346,9 +393,13 @@ fn shape(v: &Value, into: &mut Shape) {
                     into.any.push(s);
                 }
             }
-            ("status", Value::Array(values)) => into
-                .all
-                .push(values.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+            ("status", Value::Array(values)) => into.all.push(
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            ),
             _ => shape(x, into),
         }
     }
@@ -358,11 +409,16 @@ fn block_rule(block: &Value) -> Option<String> {
     let mut s = Shape::default();
     shape(block, &mut s);
     let named = |prefix: &str, leaves: &[&Vec<String>]| {
-        format!("{prefix}_{}", outcome(leaves.iter().flat_map(|l| l.iter().map(String::as_str))))
+        format!(
+            "{prefix}_{}",
+            outcome(leaves.iter().flat_map(|l| l.iter().map(String::as_str)))
+        )
     };
     // `operator: OR` makes the whole allOf one more branch of the `$or`.
-    let (grouped, single): (Vec<&Shape>, Vec<&Shape>) =
-        s.any.iter().partition(|b| b.all.len() > 1 || !b.any.is_empty());
+    let (grouped, single): (Vec<&Shape>, Vec<&Shape>) = s
+        .any
+        .iter()
+        .partition(|b| b.all.len() > 1 || !b.any.is_empty());
     let one: Vec<&Vec<String>> = single.iter().flat_map(|b| &b.all).collect();
     let all: Vec<&Vec<String>> = s.all.iter().collect();
     match (all.is_empty(), one.is_empty(), grouped.first()) {
@@ -408,13 +464,17 @@ mod tests {
             slack_channels: Vec::new(),
             team: String::new(),
             notification_type: None,
+            topics: Default::default(),
         }
     }
 
     #[test]
     fn run_ids_are_version_5_uuids_of_the_arn() {
         // Python: uuid.uuid5(uuid.NAMESPACE_URL, "https://example.com")
-        assert_eq!(run_id("https://example.com"), "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0");
+        assert_eq!(
+            run_id("https://example.com"),
+            "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0"
+        );
         let a = run_id("arn:aws:states:eu-west-1:1:execution:dpc-a:x");
         assert_eq!(a, run_id("arn:aws:states:eu-west-1:1:execution:dpc-a:x"));
         assert_ne!(a, run_id("arn:aws:states:eu-west-1:1:execution:dpc-a:y"));
@@ -433,7 +493,10 @@ mod tests {
             Some("ALL_DONE AND ONE_SUCCESS AND ALL_SUCCESS")
         );
         let or = r#"{"detail":{"upstreams":{"$or":[{"1":{"r":{"a":{"status":["SUCCEEDED"]},"b":{"status":["SUCCEEDED"]}}}},{"3":{"r":{"c":{"status":["FAILED"]}}}}]}}}"#;
-        assert_eq!(trigger_rule(or).as_deref(), Some("ALL_SUCCESS OR ONE_FAILED"));
+        assert_eq!(
+            trigger_rule(or).as_deref(),
+            Some("ALL_SUCCESS OR ONE_FAILED")
+        );
         assert_eq!(trigger_rule(r#"{"detail":{}}"#), None);
     }
 
@@ -484,6 +547,31 @@ mod tests {
         assert_eq!(e[0]["outputs"][0]["name"], "metric-x");
         assert_eq!(e[1]["outputs"], json!([]));
         assert!(e[0]["run"]["facets"].get("nominalTime").is_none());
+    }
+
+    #[test]
+    fn status_changes_map_to_start_and_end_events() {
+        let r = reg(None, Vec::new(), &[("d", "n")]);
+        let input =
+            json!({"run": {"type": "SCHEDULED", "triggerId": "s", "time": "2026-11-26T03:00:00Z"}})
+                .to_string();
+        let mut detail =
+            json!({"executionArn": "arn:e", "status": "RUNNING", "startDate": 10, "input": input});
+        let s = of_status_change(&r, &detail).expect("START");
+        assert_eq!(s["eventType"], "START");
+        assert_eq!(s["eventTime"], "1970-01-01T00:00:00.010Z");
+        assert_eq!(
+            s["run"]["facets"]["nominalTime"]["nominalStartTime"],
+            "2026-11-26T03:00:00Z"
+        );
+        detail["status"] = json!("TIMED_OUT");
+        detail["stopDate"] = json!(20);
+        let e = of_status_change(&r, &detail).expect("FAIL");
+        assert_eq!(e["eventType"], "FAIL");
+        assert_eq!(e["run"]["runId"], s["run"]["runId"]);
+        assert_eq!(e["run"]["facets"]["errorMessage"]["message"], "TIMED_OUT");
+        detail["status"] = json!("PENDING_REDRIVE");
+        assert!(of_status_change(&r, &detail).is_none());
     }
 
     #[test]

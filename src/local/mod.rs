@@ -7,6 +7,7 @@
 
 #[allow(clippy::disallowed_methods)]
 pub mod process;
+pub mod lineage;
 pub mod report;
 pub mod runtime;
 pub mod services;

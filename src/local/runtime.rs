@@ -204,6 +204,8 @@ pub struct Played {
     pub stopped: bool,
     /// Every Slack message the notifications rendered to.
     pub slack: Vec<SlackMessage>,
+    /// Each execution's input, by execution name (what its lineage events are made of).
+    pub inputs: BTreeMap<String, Value>,
 }
 
 /// A Slack message a run's notification renders to, in the order it would be sent
@@ -289,6 +291,7 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     slack_sink: Option<SlackSink<'a>>,
     /// OpsGenie aliases raised and not closed yet, by pipeline key: a success closes them.
     open_alerts: BTreeMap<String, Vec<String>>,
+    inputs: BTreeMap<String, Value>,
     runs: Vec<RunRecord>,
     counts: Vec<u32>,
     events: usize,
@@ -329,6 +332,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             slack: Vec::new(),
             slack_sink: None,
             open_alerts: BTreeMap::new(),
+            inputs: BTreeMap::new(),
             runs: Vec::new(),
             counts: vec![0; pipelines.len()],
             events: 0,
@@ -448,6 +452,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             triggers: self.triggers,
             stopped: self.stopped,
             slack: self.slack,
+            inputs: self.inputs,
         };
         Ok((played, self.manager))
     }
@@ -578,6 +583,7 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let arn = execution_arn(&id, &name);
         let input_value: Value = serde_json::from_str(input).unwrap_or(Value::Null);
         let run = run_context(&input_value, &name, &arn, now);
+        self.inputs.insert(name.clone(), input_value.clone());
         self.log(
             Entry::new(now, &id.account, &id.name, "started", started_text(&run)).execution(&name),
         );

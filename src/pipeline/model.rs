@@ -277,6 +277,17 @@ pub struct Config {
     pub accounts: BTreeMap<String, AccountAccess>,
     pub pattern_length_limit: usize,
     pub file: Option<PathBuf>,
+    /// Where OpenLineage run events go (`None`: the default file of `dpc local run`).
+    pub lineage: Option<Lineage>,
+}
+
+/// An OpenLineage transport of `dpc.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lineage {
+    /// JSON lines in this file (`None`: beside the local store).
+    File(Option<PathBuf>),
+    /// POST each event to this http(s) URL.
+    Http(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

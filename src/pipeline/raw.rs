@@ -417,6 +417,34 @@ pub struct Config {
     /// Limits enforced by the compiler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// Where the OpenLineage events of runs go (default: `dpc local run` writes JSON lines to
+    /// `lineage.jsonl` beside its store; the central account sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// Where OpenLineage run events go.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Lineage {
+    /// `file`: one JSON event per line in `path`; `http`: each event POSTed to `url`
+    /// (e.g. Marquez's `http://marquez:5000/api/v1/lineage`).
+    pub transport: LineageTransport,
+    /// The JSON-lines file of `transport: file`, relative to the folder dpc runs in (default:
+    /// `lineage.jsonl` beside `dpc local run`'s store, `.dpc/lineage.jsonl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The endpoint of `transport: http` (http or https); the central account posts there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// An OpenLineage transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LineageTransport {
+    File,
+    Http,
 }
 
 /// The central account.

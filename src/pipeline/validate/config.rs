@@ -96,7 +96,9 @@ fn build(c: &mut Checker, raw: raw::Config, file: &Arc<SourceFile>) -> Option<mo
             ),
         );
     }
+    let lineage = raw.lineage.as_ref().and_then(|l| lineage(c, l));
     Some(model::Config {
+        lineage,
         central: raw.central.map(|c| model::Central {
             account: c.account,
             region: c.region,
@@ -107,6 +109,51 @@ fn build(c: &mut Checker, raw: raw::Config, file: &Arc<SourceFile>) -> Option<mo
         pattern_length_limit: limit as usize,
         file: Some(file.path.clone()),
     })
+}
+
+/// `lineage`: `http` needs an http(s) `url` and takes no `path`; `file` takes no `url`.
+fn lineage(c: &mut Checker, l: &raw::Lineage) -> Option<model::Lineage> {
+    let mut wrong = |pointer: &str, message: String, hint: &str| {
+        c.emit(
+            &codes::CONFIG_LINEAGE,
+            pointer,
+            Target::Value,
+            message,
+            Some(hint.into()),
+        );
+        None
+    };
+    match (l.transport, &l.path, &l.url) {
+        (raw::LineageTransport::File, path, None) => {
+            Some(model::Lineage::File(path.as_ref().map(Into::into)))
+        }
+        (raw::LineageTransport::File, _, Some(_)) => wrong(
+            "/lineage/url",
+            "`url` is for `transport: http`".into(),
+            "remove `url`, or set `transport: http` to post the events there",
+        ),
+        (raw::LineageTransport::Http, Some(_), _) => wrong(
+            "/lineage/path",
+            "`path` is for `transport: file`".into(),
+            "remove `path`, or set `transport: file`",
+        ),
+        (raw::LineageTransport::Http, None, None) => wrong(
+            "/lineage/transport",
+            "`transport: http` needs a `url`".into(),
+            "e.g. `url: http://marquez:5000/api/v1/lineage`",
+        ),
+        (raw::LineageTransport::Http, None, Some(url)) => {
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Some(model::Lineage::Http(url.clone()))
+            } else {
+                wrong(
+                    "/lineage/url",
+                    format!("`{url}` is not an http or https URL"),
+                    "e.g. `url: https://datahub.example.com/openapi/openlineage/api/v1/lineage`",
+                )
+            }
+        }
+    }
 }
 
 fn role_arn_ok(c: &mut Checker, pointer: &str, account: &str, arn: &str) -> bool {
