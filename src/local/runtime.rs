@@ -750,7 +750,8 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
         let key = p.id().key();
         let mut open = self.open_alerts.remove(&key).unwrap_or_default();
         // A success closes the OpsGenie alerts left open, whatever the type sends.
-        if !sent && !(notice == Notice::Success && !open.is_empty()) {
+        let closing = notice == Notice::Success && !open.is_empty();
+        if !sent && !closing {
             self.open_alerts.insert(key, open);
             return;
         }
