@@ -209,6 +209,16 @@ fn a_rerun_on_aws_plans_from_the_central_tables_and_starts_the_state_machine() {
         .assert_code(2)
         .assert_stderr_contains("pass --yes");
     assert_eq!(executions().len(), 1);
+
+    // A pipeline whose stack is not deployed: the failure says so.
+    moto.dpc(["rerun", "listings", "--aws", "--yes"])
+        .arg(tree.join("listings"))
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains(&format!(
+            "cannot start arn:aws:states:{REGION}:{A}:stateMachine:dpc-listings"
+        ))
+        .assert_stderr_contains("dpc deploy");
 }
 
 #[test]
