@@ -46,16 +46,37 @@ pub struct SetupCentralAccountArgs {
     /// them if they were deployed); nothing is packaged or uploaded.
     #[arg(long)]
     pub no_functions: bool,
-    /// The Secrets Manager secret (ARN) holding the Slack bot token: deploys the dpc-notifier
-    /// function posting each run's thread to its pipeline's Slack channels. Give it on every
-    /// run: without it the notifier is removed.
+    /// The Secrets Manager secret (ARN) holding the Slack bot token: the dpc-notifier function
+    /// then also posts each run's thread to its pipeline's Slack channels. Later runs without
+    /// it keep the deployed stack's secret.
     #[arg(long, value_name = "ARN")]
     pub slack_token_secret: Option<String>,
+    /// Turn Slack off: forget the deployed stack's token secret (email and OpsGenie stay).
+    #[arg(long, conflicts_with = "slack_token_secret")]
+    pub no_slack: bool,
+    /// Deploy the dpc-lineage function, posting every run's OpenLineage events to this http(s)
+    /// endpoint (e.g. Marquez's `…/api/v1/lineage`); default: dpc.yaml's `lineage.url` with
+    /// `transport: http`. Without either, the function is not deployed (or is removed).
+    #[arg(long, value_name = "URL")]
+    pub lineage_url: Option<String>,
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
     #[command(flatten)]
     pub change_set: ChangeSetArgs,
+}
+
+/// `--lineage-url`, else dpc.yaml's http lineage endpoint.
+fn lineage_url(args: &SetupCentralAccountArgs, config: &Config) -> Result<Option<String>, Error> {
+    match (&args.lineage_url, &config.lineage) {
+        (Some(url), _) if !(url.starts_with("http://") || url.starts_with("https://")) => Err(
+            Error::usage(format!("--lineage-url {url}: not an http or https URL"))
+                .hint("e.g. --lineage-url https://marquez.example.com/api/v1/lineage"),
+        ),
+        (Some(url), _) => Ok(Some(url.clone())),
+        (None, Some(crate::pipeline::model::Lineage::Http(url))) => Ok(Some(url.clone())),
+        (None, _) => Ok(None),
+    }
 }
 
 fn is_account(id: &str) -> bool {
@@ -110,15 +131,24 @@ fn spec(args: &SetupCentralAccountArgs, config: &Config) -> Result<Spec, Error> 
 }
 
 pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
-    let slack = args.slack_token_secret.clone().unwrap_or_default();
-    let is_secret = slack.starts_with("arn:") && slack.contains(":secretsmanager:");
-    if !slack.is_empty() && !is_secret {
+    if let Some(slack) = &args.slack_token_secret
+        && !(slack.starts_with("arn:") && slack.contains(":secretsmanager:"))
+    {
         return Err(Error::usage(format!(
             "--slack-token-secret {slack}: not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
         )));
     }
+    // `None`: the deployed stack's secret, if any.
+    let slack = match (&args.slack_token_secret, args.no_slack) {
+        (Some(arn), _) => Some(arn.as_str()),
+        (None, true) => Some(""),
+        (None, false) => None,
+    };
     let config = load_config(&args.config_dir)?.unwrap_or_default();
-    let template = central::template(&spec(args, &config)?);
+    let mut template = central::template(&spec(args, &config)?);
+    if let Some(url) = lineage_url(args, &config)? {
+        central::add_lineage(&mut template, &url);
+    }
     if args.print_template {
         out(&to_pretty(&template))?;
         return Ok(ExitStatus::Success);
@@ -147,7 +177,7 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         let status = deploy(
             central::STACK_NAME,
             &template,
-            code_parameters("", "", &slack),
+            code_parameters("", "", slack.unwrap_or_default()),
             &targets,
             options,
             global,
@@ -166,7 +196,7 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
     let runtime = runtime()?;
     let term = Term::new(global.quiet);
     let result = runtime.block_on(deploy_with_code(
-        &template, &package, &slack, &targets, options, global, &term,
+        &template, &package, slack, &targets, options, global, &term,
     ));
     term.finish();
     let (reports, upload) = result.map_err(Error::failed)?;
@@ -221,7 +251,7 @@ fn read_package(path: Option<&Path>) -> Result<Package, Error> {
 async fn deploy_with_code(
     template: &Value,
     package: &Package,
-    slack: &str,
+    slack: Option<&str>,
     targets: &Targets<'_>,
     options: DeployOptions,
     global: &GlobalArgs,
@@ -236,6 +266,25 @@ async fn deploy_with_code(
         let deployer = Deployer {
             cfn: &cfn,
             progress: term,
+        };
+        let slack = match slack {
+            Some(arn) => arn.to_string(),
+            None => {
+                let kept = code::stack_parameters(
+                    &cfn,
+                    central::STACK_NAME,
+                    &[central::SLACK_SECRET_PARAMETER],
+                )
+                .await?
+                .remove(0);
+                if !kept.is_empty() {
+                    term.line(&format!(
+                        "{}: Slack stays on with the deployed token secret {kept} (--no-slack turns it off)",
+                        central::STACK_NAME
+                    ));
+                }
+                kept
+            }
         };
         let mut deploy = async |parameters| {
             let mut report = deployer
@@ -259,7 +308,7 @@ async fn deploy_with_code(
                     "{}: no artifacts bucket yet: deploying the stack without new code first",
                     central::STACK_NAME
                 ));
-                let first = deploy(code_parameters(&current[0], &current[1], slack)).await?;
+                let first = deploy(code_parameters(&current[0], &current[1], &slack)).await?;
                 if !matches!(
                     first.outcome,
                     StackResult::Deployed { .. } | StackResult::NoChanges
@@ -291,7 +340,7 @@ async fn deploy_with_code(
             bucket: bucket.clone(),
             upload,
         });
-        deploy(code_parameters(&bucket, &key, slack)).await?;
+        deploy(code_parameters(&bucket, &key, &slack)).await?;
     }
     Ok((reports, code))
 }

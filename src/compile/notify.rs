@@ -1,26 +1,30 @@
-//! Notifications in the per-pipeline stack: reads `notifications` and produces, when a target
-//! is EMAIL or OPSGENIE, the encrypted SNS topic, its subscriptions (EMAIL → email, OPSGENIE →
-//! https) and the rules that turn this state machine's status changes (and, for
-//! FULL_EXECUTION, its step status events) into a readable message. SLACK targets get nothing
-//! here: the central notifier reads every status event on the central bus and the channels
-//! from the registration (`SlackChannels`, see `template`).
+//! Notifications in the per-pipeline stack: reads `notifications` and produces, per channel
+//! delivered through SNS, an encrypted topic with its targets subscribed (EMAIL → an `email`
+//! topic, OPSGENIE → an `opsgenie` topic with https subscriptions, OpsGenie's Amazon SNS
+//! integration), and the policy that lets exactly the central account's notifier role
+//! publish to them. No rule here: the central notifier reads every status, step and SLA event
+//! on the central bus, renders it (`notify::email`, `notify::opsgenie`) and publishes to the
+//! topics the registration names (`EmailTopicArn`, `OpsgenieTopicArn`, see `template`).
+//! SLACK targets get nothing here either: the notifier posts to the registration's
+//! `SlackChannels`.
 //!
 //! What each type sends: FULL_EXECUTION the run's start (RUNNING), each step's STARTED /
 //! SUCCEEDED / FAILED and the final status; PIPELINE_STATUS the start and the final status;
 //! FAILURE_ONLY only FAILED, TIMED_OUT and ABORTED.
 //!
-//! The topic is encrypted with the account's customer managed key (`NotificationsKmsKey`,
-//! from `dpc-account`): EventBridge cannot publish to a topic encrypted with the AWS managed
-//! key `alias/aws/sns`, whose policy cannot grant it access.
+//! The topics are encrypted with the account's customer managed key (`NotificationsKmsKey`,
+//! from `dpc-account`, whose policy lets the central notifier role use it through SNS only):
+//! a cross-account publisher cannot use the AWS managed key `alias/aws/sns`.
 
 use serde_json::{Map, Value, json};
 
 use super::Env;
-use super::cfn::{get_att, reference, sub};
+use super::cfn::{reference, sub};
 use super::names;
 use super::template::tags;
-use crate::events;
-use crate::pipeline::model::{Channel, NotificationType, Notifications};
+use crate::deploy::central_stack::NOTIFIER_ROLE;
+use crate::manager::registry::Topics;
+use crate::pipeline::model::{Channel, NotificationType, Notifications, Pipeline};
 
 /// Run statuses each notification type reports (FULL_EXECUTION also its steps': [`sends_steps`]).
 pub fn statuses(kind: NotificationType) -> &'static [&'static str] {
@@ -37,10 +41,12 @@ pub fn sends_steps(kind: NotificationType) -> bool {
     kind == NotificationType::FullExecution
 }
 
-/// The channels delivered through the pipeline's SNS topic.
-fn on_topic(channel: Channel) -> bool {
-    matches!(channel, Channel::Email | Channel::Opsgenie)
-}
+/// The channels delivered through an SNS topic of the pipeline, with the topic's logical id
+/// and name suffix.
+const TOPICS: [(Channel, &str, &str); 2] = [
+    (Channel::Email, "EmailTopic", "email"),
+    (Channel::Opsgenie, "OpsgenieTopic", "opsgenie"),
+];
 
 /// The SLACK targets' channels, for the central notifier.
 pub fn slack_channels(notifications: &Notifications) -> Vec<String> {
@@ -52,180 +58,131 @@ pub fn slack_channels(notifications: &Notifications) -> Vec<String> {
         .collect()
 }
 
-/// The notification resources, by logical id (none when no target is on the topic).
-pub fn resources(env: &Env, notifications: &Notifications, out: &mut Map<String, Value>) {
-    if !notifications.targets.iter().any(|t| on_topic(t.channel)) {
-        return;
-    }
-    let steps = sends_steps(notifications.kind);
-    out.insert("NotificationTopic".into(), topic(env));
-    out.insert("NotificationTopicPolicy".into(), topic_policy(steps));
-    out.insert("NotificationRule".into(), rule(env, notifications.kind));
-    if steps {
-        out.insert("NotificationStepRule".into(), step_rule(env));
-    }
-    for target in notifications.targets.iter().filter(|t| on_topic(t.channel)) {
-        for address in &target.addresses {
-            let key = format!("{:?}:{address}", target.channel);
-            out.insert(
-                names::logical_id("Subscription", &key),
-                subscription(target.channel, address),
-            );
-        }
+fn addresses(notifications: &Notifications, channel: Channel) -> Vec<&String> {
+    notifications
+        .targets
+        .iter()
+        .filter(|t| t.channel == channel)
+        .flat_map(|t| &t.addresses)
+        .collect()
+}
+
+/// A topic's name: `dpc-<pipeline>-email`, `dpc-<pipeline>-opsgenie`.
+pub fn topic_name(pipeline: &str, suffix: &str) -> String {
+    names::fit(&format!("dpc-{pipeline}-{suffix}"), names::SNS_TOPIC_MAX)
+}
+
+/// The logical ids of the pipeline's topics, by the registration property naming each.
+pub fn topic_properties(notifications: &Notifications) -> Vec<(&'static str, &'static str)> {
+    TOPICS
+        .iter()
+        .filter(|(channel, ..)| !addresses(notifications, *channel).is_empty())
+        .map(|(channel, id, _)| {
+            let property = if *channel == Channel::Email {
+                "EmailTopicArn"
+            } else {
+                "OpsgenieTopicArn"
+            };
+            (property, *id)
+        })
+        .collect()
+}
+
+/// The topics of a pipeline deployed in `account` and `region` (the registration dpc builds
+/// offline, as the stack's would be).
+pub fn topics(pipeline: &Pipeline, account: &str, region: &str) -> Topics {
+    let arn = |channel: Channel, suffix: &str| {
+        let n = pipeline.notifications.as_ref()?;
+        (!addresses(n, channel).is_empty()).then(|| {
+            format!(
+                "arn:aws:sns:{region}:{account}:{}",
+                topic_name(&pipeline.name, suffix)
+            )
+        })
+    };
+    Topics {
+        email: arn(Channel::Email, "email"),
+        opsgenie: arn(Channel::Opsgenie, "opsgenie"),
     }
 }
 
-fn topic(env: &Env) -> Value {
+/// The notification resources, by logical id (none when no target is on a topic).
+pub fn resources(env: &Env, notifications: &Notifications, out: &mut Map<String, Value>) {
+    let mut ids = Vec::new();
+    for (channel, id, suffix) in TOPICS {
+        let addresses = addresses(notifications, channel);
+        if addresses.is_empty() {
+            continue;
+        }
+        out.insert(id.into(), topic(env, channel, suffix, &addresses));
+        ids.push(id);
+    }
+    if !ids.is_empty() {
+        out.insert("NotificationTopicPolicy".into(), topic_policy(env, &ids));
+    }
+}
+
+/// The topic with its targets subscribed (inline: a target is an address, nothing more).
+fn topic(env: &Env, channel: Channel, suffix: &str, addresses: &[&String]) -> Value {
+    let protocol = if channel == Channel::Email {
+        "email"
+    } else {
+        "https"
+    };
+    let subscriptions: Vec<Value> = addresses
+        .iter()
+        .map(|a| json!({"Protocol": protocol, "Endpoint": a}))
+        .collect();
     json!({
         "Type": "AWS::SNS::Topic",
         "Properties": {
-            "TopicName": names::fit(&format!("dpc-{}-notifications", env.name()), names::SNS_TOPIC_MAX),
+            "TopicName": topic_name(env.name(), suffix),
             "DisplayName": names::fit(&format!("dpc {}", env.name()), 100),
             "KmsMasterKeyId": reference("NotificationsKmsKey"),
+            "Subscription": subscriptions,
             "Tags": tags(env),
         },
     })
 }
 
-fn topic_policy(steps: bool) -> Value {
-    let run = get_att("NotificationRule", "Arn");
-    let rules = if steps {
-        json!([run, get_att("NotificationStepRule", "Arn")])
-    } else {
-        run
-    };
+/// Only the central account's notifier role may publish (its account's root as principal,
+/// narrowed to the role by its ARN: a principal naming the role itself would break, unseen,
+/// when the role is re-created).
+fn topic_policy(env: &Env, ids: &[&str]) -> Value {
+    let central = env.central_account_text();
+    let topics: Vec<Value> = ids.iter().map(|id| reference(id)).collect();
     json!({
         "Type": "AWS::SNS::TopicPolicy",
         "Properties": {
-            "Topics": [reference("NotificationTopic")],
+            "Topics": topics,
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{
-                    "Sid": "StatusChangesFromEventBridge",
+                    "Sid": "CentralNotifierPublishes",
                     "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Principal": {"AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{central}:root"))},
                     "Action": "sns:Publish",
-                    "Resource": reference("NotificationTopic"),
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rules}},
+                    "Resource": topics,
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": notifier_role_arn(central)}},
                 }],
             },
         },
     })
 }
 
-fn subscription(channel: Channel, address: &str) -> Value {
-    let protocol = if channel == Channel::Email {
-        "email"
-    } else {
-        "https"
-    };
-    json!({
-        "Type": "AWS::SNS::Subscription",
-        "Properties": {"TopicArn": reference("NotificationTopic"), "Protocol": protocol, "Endpoint": address},
-    })
-}
-
-/// Status changes of this state machine, on the default bus where Step Functions puts them.
-fn rule(env: &Env, kind: NotificationType) -> Value {
-    json!({
-        "Type": "AWS::Events::Rule",
-        "Properties": {
-            "Name": names::fit(&format!("dpc-{}-notify", env.name()), names::EVENTS_RULE_MAX),
-            "Description": format!("dpc pipeline {}: run status notifications", env.name()),
-            "State": "ENABLED",
-            "EventPattern": {
-                "source": [events::STATUS_SOURCE],
-                "detail-type": [events::STATUS_DETAIL_TYPE],
-                "detail": {"stateMachineArn": [reference("StateMachine")], "status": statuses(kind)},
-            },
-            "Targets": [{
-                "Id": "NotificationTopic",
-                "Arn": reference("NotificationTopic"),
-                "InputTransformer": {
-                    "InputPathsMap": {
-                        "arn": "$.detail.executionArn",
-                        "execution": "$.detail.name",
-                        "status": "$.detail.status",
-                        "time": "$.time",
-                    },
-                    "InputTemplate": message_template(env),
-                },
-            }],
-        },
-    })
-}
-
-/// The step status events of this state machine's executions (FULL_EXECUTION), on the default
-/// bus where its `Step … started/succeeded/failed` states put them.
-fn step_rule(env: &Env) -> Value {
-    let executions = format!(
-        "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{}:",
-        names::fit(&format!("dpc-{}", env.name()), names::STATE_MACHINE_MAX)
-    );
-    json!({
-        "Type": "AWS::Events::Rule",
-        "Properties": {
-            "Name": names::fit(&format!("dpc-{}-notify-steps", env.name()), names::EVENTS_RULE_MAX),
-            "Description": format!("dpc pipeline {}: step status notifications", env.name()),
-            "State": "ENABLED",
-            "EventPattern": step_pattern(&executions),
-            "Targets": [{
-                "Id": "NotificationTopic",
-                "Arn": reference("NotificationTopic"),
-                "InputTransformer": {
-                    "InputPathsMap": {
-                        "arn": "$.detail.executionArn",
-                        "step": "$.detail.step",
-                        "status": "$.detail.status",
-                        "time": "$.detail.time",
-                    },
-                    "InputTemplate": step_message_template(env),
-                },
-            }],
-        },
-    })
-}
-
-/// Step status events of executions whose ARN starts with `executions` (a `Fn::Sub` text).
-pub fn step_pattern(executions: &str) -> Value {
-    json!({
-        "source": [events::STEP_SOURCE],
-        "detail-type": [events::STEP_DETAIL_TYPE],
-        "detail": {"executionArn": [{"prefix": sub(executions)}]},
-    })
-}
-
-fn step_message_template(env: &Env) -> String {
-    format!(
-        "\"dpc: pipeline {} (team {}) step <step> is <status> at <time>. Execution: <arn>\"",
-        clean(env.name()),
-        clean(&env.pipeline.team)
-    )
-}
-
-/// Text from the pipeline stripped of what the transformer or JSON would read as syntax.
-fn clean(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, '<' | '>' | '"' | '\\'))
-        .collect()
-}
-
-/// A JSON string template; text from the pipeline is stripped of what the transformer or
-/// JSON would read as syntax.
-fn message_template(env: &Env) -> String {
-    format!(
-        "\"dpc: pipeline {} (team {}) run <execution> is <status> at <time>. Execution: <arn>\"",
-        clean(env.name()),
-        clean(&env.pipeline.team)
-    )
+/// The central notifier's role (a `Fn::Sub`).
+pub fn notifier_role_arn(central_account: &str) -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:iam::{central_account}:role/{NOTIFIER_ROLE}"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::model::{Compute, Config, NotificationTarget, Pipeline};
+    use crate::pipeline::model::{Compute, Config, NotificationTarget};
 
-    fn pipeline(kind: NotificationType, channels: &[Channel]) -> Pipeline {
+    fn pipeline(kind: NotificationType, channels: &[(Channel, &str)]) -> Pipeline {
         Pipeline {
             name: "p".into(),
             description: None,
@@ -240,9 +197,9 @@ mod tests {
                 kind,
                 targets: channels
                     .iter()
-                    .map(|&channel| NotificationTarget {
+                    .map(|&(channel, address)| NotificationTarget {
                         channel,
-                        addresses: vec!["x@example.com".into()],
+                        addresses: vec![address.into()],
                     })
                     .collect(),
             }),
@@ -253,9 +210,8 @@ mod tests {
         }
     }
 
-    fn routed(kind: NotificationType, channels: &[Channel]) -> Map<String, Value> {
-        let p = pipeline(kind, channels);
-        let env = Env::new(&p, None::<&Config>, "0.0.0");
+    fn routed(p: &Pipeline) -> Map<String, Value> {
+        let env = Env::new(p, None::<&Config>, "0.0.0");
         let mut out = Map::new();
         if let Some(n) = &p.notifications {
             resources(&env, n, &mut out);
@@ -263,66 +219,88 @@ mod tests {
         out
     }
 
-    fn rule_statuses(r: &Map<String, Value>) -> Value {
-        r["NotificationRule"]["Properties"]["EventPattern"]["detail"]["status"].clone()
+    const MAIL: (Channel, &str) = (Channel::Email, "team@example.com");
+    const GENIE: (Channel, &str) = (
+        Channel::Opsgenie,
+        "https://api.opsgenie.com/v1/json/amazonsns?apiKey=k",
+    );
+
+    #[test]
+    fn each_channel_has_its_topic_with_its_targets_subscribed() {
+        let p = pipeline(NotificationType::FullExecution, &[MAIL, GENIE]);
+        let r = routed(&p);
+        let keys: Vec<&String> = r.keys().collect();
+        assert_eq!(
+            keys,
+            ["EmailTopic", "NotificationTopicPolicy", "OpsgenieTopic"]
+        );
+        let email = &r["EmailTopic"]["Properties"];
+        assert_eq!(email["TopicName"], "dpc-p-email");
+        assert_eq!(
+            email["Subscription"],
+            json!([{"Protocol": "email", "Endpoint": MAIL.1}])
+        );
+        assert_eq!(email["KmsMasterKeyId"], reference("NotificationsKmsKey"));
+        assert_eq!(
+            r["OpsgenieTopic"]["Properties"]["Subscription"],
+            json!([{"Protocol": "https", "Endpoint": GENIE.1}])
+        );
+        let topics = topics(&p, "123456789012", "eu-west-1");
+        assert_eq!(
+            topics.email.as_deref(),
+            Some("arn:aws:sns:eu-west-1:123456789012:dpc-p-email")
+        );
+        assert_eq!(
+            topics.opsgenie.as_deref(),
+            Some("arn:aws:sns:eu-west-1:123456789012:dpc-p-opsgenie")
+        );
+        let n = p.notifications.as_ref().expect("notifications");
+        assert_eq!(
+            topic_properties(n),
+            [
+                ("EmailTopicArn", "EmailTopic"),
+                ("OpsgenieTopicArn", "OpsgenieTopic")
+            ]
+        );
     }
 
     #[test]
-    fn full_execution_routes_start_steps_and_final_status() {
-        let r = routed(NotificationType::FullExecution, &[Channel::Email]);
+    fn only_the_central_notifier_role_may_publish() {
+        let r = routed(&pipeline(NotificationType::FailureOnly, &[MAIL]));
+        assert!(!r.contains_key("OpsgenieTopic"));
+        let statement = &r["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+        assert_eq!(statement.as_array().map(Vec::len), Some(1));
+        let s = &statement[0];
+        assert_eq!(s["Action"], "sns:Publish");
         assert_eq!(
-            rule_statuses(&r),
-            json!(["ABORTED", "FAILED", "RUNNING", "SUCCEEDED", "TIMED_OUT"])
+            s["Principal"]["AWS"],
+            sub("arn:${AWS::Partition}:iam::${CentralAccountId}:root")
         );
-        let steps = &r["NotificationStepRule"]["Properties"]["EventPattern"];
-        assert_eq!(steps["source"], json!([events::STEP_SOURCE]));
-        assert_eq!(steps["detail-type"], json!([events::STEP_DETAIL_TYPE]));
         assert_eq!(
-            steps["detail"]["executionArn"][0]["prefix"],
-            sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:dpc-p:")
+            s["Condition"]["ArnEquals"]["aws:PrincipalArn"],
+            sub("arn:${AWS::Partition}:iam::${CentralAccountId}:role/dpc-notifier")
         );
-        let allowed = &r["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-            ["Condition"]["ArnEquals"]["aws:SourceArn"];
-        assert_eq!(allowed.as_array().map(Vec::len), Some(2));
-    }
-
-    #[test]
-    fn pipeline_status_routes_start_and_final_status_only() {
-        let r = routed(NotificationType::PipelineStatus, &[Channel::Opsgenie]);
-        assert_eq!(
-            rule_statuses(&r),
-            json!(["ABORTED", "FAILED", "RUNNING", "SUCCEEDED", "TIMED_OUT"])
+        assert_eq!(s["Resource"], json!([reference("EmailTopic")]));
+        // No rule, no wildcard, no service principal.
+        let text = Value::Object(r).to_string();
+        assert!(
+            !text.contains("AWS::Events::Rule") && !text.contains('*'),
+            "{text}"
         );
-        assert!(!r.contains_key("NotificationStepRule"));
-    }
-
-    #[test]
-    fn failure_only_routes_failures_only() {
-        let r = routed(NotificationType::FailureOnly, &[Channel::Email]);
-        assert_eq!(rule_statuses(&r), json!(["ABORTED", "FAILED", "TIMED_OUT"]));
-        assert!(!r.contains_key("NotificationStepRule"));
     }
 
     #[test]
     fn slack_is_left_to_the_central_notifier() {
-        assert!(routed(NotificationType::FullExecution, &[Channel::Slack]).is_empty());
-        let r = routed(
+        let p = pipeline(NotificationType::FullExecution, &[(Channel::Slack, "C1")]);
+        assert!(routed(&p).is_empty());
+        assert!(topics(&p, "1", "r").is_empty());
+        let p = pipeline(
             NotificationType::FullExecution,
-            &[Channel::Slack, Channel::Email],
+            &[(Channel::Slack, "C1"), MAIL],
         );
-        let subscriptions: Vec<&Value> = r
-            .iter()
-            .filter(|(k, _)| k.starts_with("Subscription"))
-            .map(|(_, v)| &v["Properties"]["Protocol"])
-            .collect();
-        assert_eq!(subscriptions, [&json!("email")]);
+        let r = routed(&p);
+        assert!(r.contains_key("EmailTopic") && !r.contains_key("OpsgenieTopic"));
         assert!(!Value::Object(r).to_string().contains("Slack"));
-    }
-
-    #[test]
-    fn failure_only_reports_only_failures() {
-        assert!(!statuses(NotificationType::FailureOnly).contains(&"SUCCEEDED"));
-        assert_eq!(statuses(NotificationType::PipelineStatus).len(), 5);
     }
 
     #[test]

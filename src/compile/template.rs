@@ -378,13 +378,17 @@ fn registration(
             properties["ProductAccounts"] = json!(accounts);
         }
     }
-    // The central notifier posts to these channels from the central bus.
+    // The central notifier posts to these channels and publishes to these topics, as far as
+    // the type asks.
     if let Some(n) = &env.pipeline.notifications {
         let channels = notify::slack_channels(n);
         if !channels.is_empty() {
             properties["SlackChannels"] = json!(channels);
-            properties["NotificationType"] = json!(n.kind);
         }
+        for (property, topic) in notify::topic_properties(n) {
+            properties[property] = reference(topic);
+        }
+        properties["NotificationType"] = json!(n.kind);
     }
     if let Some(t) = trigger.filter(|t| t.has_dependencies()) {
         properties["Window"] = json!(window_text(&t.window));
@@ -493,10 +497,11 @@ fn outputs(resources: &Map<String, Value>) -> Value {
             "TriggerRule",
             get_att("TriggerRule", "Arn"),
         ),
+        ("EmailTopicArn", "EmailTopic", reference("EmailTopic")),
         (
-            "NotificationTopicArn",
-            "NotificationTopic",
-            reference("NotificationTopic"),
+            "OpsgenieTopicArn",
+            "OpsgenieTopic",
+            reference("OpsgenieTopic"),
         ),
         (
             "DeadLetterQueueUrl",

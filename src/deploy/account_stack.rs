@@ -20,7 +20,8 @@ pub const STACK_NAME: &str = "dpc-account";
 /// Bumped whenever pipeline stacks need something new from this stack; `dpc deploy` compares
 /// it with `/dpc/account/version`.
 /// 2: step status events forwarded; no Slack notifier endpoint.
-pub const VERSION: u32 = 2;
+/// 3: the notifications key admits the central notifier (through SNS), not EventBridge.
+pub const VERSION: u32 = 3;
 /// Where the version is kept.
 pub const VERSION_PARAMETER: &str = "/dpc/account/version";
 /// The parameter saying whether this stack creates the reconciler's read role (IAM names are
@@ -47,7 +48,7 @@ pub fn template(central: Option<&Central>) -> Value {
     storage(&mut resources);
     roles(&mut resources);
     reconciler_role(&mut resources, &central_account);
-    notifications_key(&mut resources);
+    notifications_key(&mut resources, &central_account);
     let registration = registration_service_token(&central_region, &central_account);
     parameters(&mut resources, &central_bus_arn, &registration);
     json!({
@@ -255,8 +256,9 @@ fn reconciler_role(r: &mut Map<String, Value>, central_account: &str) {
     }));
 }
 
-/// Topics are encrypted with this key; EventBridge may use it to publish alerts.
-fn notifications_key(r: &mut Map<String, Value>) {
+/// Topics are encrypted with this key; the central account's notifier role may use it to
+/// publish to them, through SNS only.
+fn notifications_key(r: &mut Map<String, Value>, central_account: &str) {
     r.insert("NotificationsKey".into(), json!({
         "Type": "AWS::KMS::Key",
         "DeletionPolicy": "Retain",
@@ -266,8 +268,13 @@ fn notifications_key(r: &mut Map<String, Value>) {
             "EnableKeyRotation": true,
             "KeyPolicy": {"Version": "2012-10-17", "Statement": [
                 {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}, "Action": "kms:*", "Resource": "*"},
-                {"Sid": "EventBridgePublishes", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+                {"Sid": "CentralNotifierPublishes", "Effect": "Allow",
+                 "Principal": {"AWS": sub(&format!("arn:${{AWS::Partition}}:iam::{central_account}:root"))},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+                 "Condition": {
+                     "StringEquals": {"kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com")},
+                     "ArnEquals": {"aws:PrincipalArn": crate::compile::notify::notifier_role_arn(central_account)},
+                 }},
             ]},
         },
     }));
@@ -439,6 +446,38 @@ mod tests {
                 [0]["Principal"]["AWS"],
             sub("arn:${AWS::Partition}:iam::${CentralAccountId}:root")
         );
+    }
+
+    #[test]
+    fn the_notifications_key_admits_the_central_notifier_through_sns_only() {
+        let t = template(None);
+        let statements =
+            &t["Resources"]["NotificationsKey"]["Properties"]["KeyPolicy"]["Statement"];
+        let notifier = statements
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["Sid"] == "CentralNotifierPublishes")
+            .expect("the notifier's statement");
+        assert_eq!(
+            notifier["Principal"]["AWS"],
+            sub("arn:${AWS::Partition}:iam::${CentralAccountId}:root")
+        );
+        assert_eq!(
+            notifier["Condition"]["ArnEquals"]["aws:PrincipalArn"],
+            sub("arn:${AWS::Partition}:iam::${CentralAccountId}:role/dpc-notifier")
+        );
+        assert_eq!(
+            notifier["Condition"]["StringEquals"]["kms:ViaService"],
+            sub("sns.${AWS::Region}.amazonaws.com")
+        );
+        assert_eq!(
+            notifier["Action"],
+            json!(["kms:Decrypt", "kms:GenerateDataKey"])
+        );
+        // Nobody else but the account itself.
+        assert_eq!(statements.as_array().map(Vec::len), Some(2));
+        assert!(!statements.to_string().contains("events.amazonaws.com"));
     }
 
     #[test]

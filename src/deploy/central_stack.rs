@@ -47,11 +47,15 @@ pub const MANAGER_TIMEOUT: u32 = 60;
 pub const BATCH_SIZE: u32 = 10;
 /// The condition every function resource carries: `CodeBucket` and `CodeKey` are not empty.
 pub const HAS_CODE: &str = "HasCode";
-/// The notifier's resources exist with code and a Slack token secret.
+/// The notifier posts to Slack: code and a Slack token secret (without, it delivers email and
+/// OpsGenie only).
 pub const HAS_SLACK: &str = "HasSlack";
 /// The parameter naming the Secrets Manager secret with the Slack bot token.
 pub const SLACK_SECRET_PARAMETER: &str = "SlackTokenSecretArn";
 pub const NOTIFIER_FUNCTION: &str = "dpc-notifier";
+/// The notifier's own role: named, so the pipelines' topics and notification keys can admit
+/// it alone.
+pub const NOTIFIER_ROLE: &str = "dpc-notifier";
 pub const NOTIFIER_RULE: &str = "dpc-notifier-events";
 pub const NOTIFIER_QUEUE: &str = "dpc-notifier";
 pub const NOTIFIER_DEAD_LETTER_QUEUE: &str = "dpc-notifier-dlq";
@@ -662,7 +666,7 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
         "NotifierDeadLetterQueue".into(),
         json!({
             "Type": "AWS::SQS::Queue",
-            "Condition": HAS_SLACK,
+            "Condition": HAS_CODE,
             "Properties": {
                 "QueueName": NOTIFIER_DEAD_LETTER_QUEUE,
                 "MessageRetentionPeriod": 1_209_600,
@@ -672,7 +676,7 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
     );
     r.insert("NotifierQueue".into(), json!({
         "Type": "AWS::SQS::Queue",
-        "Condition": HAS_SLACK,
+        "Condition": HAS_CODE,
         "Properties": {
             "QueueName": NOTIFIER_QUEUE,
             "VisibilityTimeout": 6 * NOTIFIER_TIMEOUT,
@@ -685,7 +689,7 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
         "NotifierQueuePolicy".into(),
         json!({
             "Type": "AWS::SQS::QueuePolicy",
-            "Condition": HAS_SLACK,
+            "Condition": HAS_CODE,
             "Properties": {
                 "Queues": [reference("NotifierQueue")],
                 "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -701,11 +705,11 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
     );
     r.insert("NotifierRule".into(), json!({
         "Type": "AWS::Events::Rule",
-        "Condition": HAS_SLACK,
+        "Condition": HAS_CODE,
         "DependsOn": ["CentralBus"],
         "Properties": {
             "Name": NOTIFIER_RULE,
-            "Description": "dpc runs' status changes, step status events and SLA alerts, to the Slack notifier",
+            "Description": "dpc runs' status changes, step status events and SLA alerts, to the notifier",
             "EventBusName": bus_name,
             "EventPattern": notifier_pattern(),
             "State": "ENABLED",
@@ -714,9 +718,9 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
     }));
     r.insert("NotifierDeadLetterAlarm".into(), json!({
         "Type": "AWS::CloudWatch::Alarm",
-        "Condition": HAS_SLACK,
+        "Condition": HAS_CODE,
         "Properties": {
-            "AlarmDescription": "dpc: Slack messages the notifier could not deliver are in its dead-letter queue",
+            "AlarmDescription": "dpc: notifications the notifier could not deliver are in its dead-letter queue",
             "Namespace": "AWS/SQS",
             "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": get_att("NotifierDeadLetterQueue", "QueueName")}],
@@ -736,49 +740,50 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
         ],
         get_att("NotifierQueue", "Arn"),
     );
+    // Publishing to the pipelines' topics: topics named `dpc-*` in any account, and their
+    // accounts' notification keys through SNS only (each topic's and key's policy admits this
+    // role alone).
+    let publish = allow(&["sns:Publish"], sub("arn:${AWS::Partition}:sns:*:*:dpc-*"));
+    let mut keys = allow(
+        &["kms:Decrypt", "kms:GenerateDataKey"],
+        sub("arn:${AWS::Partition}:kms:*:*:key/*"),
+    );
+    keys["Condition"] = json!({"StringLike": {"kms:ViaService": "sns.*.amazonaws.com"}});
     function(
         r,
         Function {
             id: "NotifierFunction",
             name: NOTIFIER_FUNCTION,
             timeout: NOTIFIER_TIMEOUT,
-            statements: vec![
-                queue,
-                table_items(),
-                allow(
-                    &["secretsmanager:GetSecretValue"],
-                    reference(SLACK_SECRET_PARAMETER),
-                ),
-            ],
+            statements: vec![queue, table_items(), publish, keys],
             managed: Vec::new(),
-            role_name: None,
+            role_name: Some(NOTIFIER_ROLE),
             environment: vec![(
-                "DPC_SLACK_TOKEN_SECRET_ARN",
+                crate::lambda::notifier::TOKEN_SECRET_VAR,
                 reference(SLACK_SECRET_PARAMETER),
             )],
         },
     );
-    for id in [
-        "NotifierFunctionLogGroup",
-        "NotifierFunctionRole",
-        "NotifierFunction",
-    ] {
-        if let Some(resource) = r.get_mut(id) {
-            resource["Condition"] = json!(HAS_SLACK);
-        }
-    }
-    // The same code, named through Fn::Sub: moto's stack update re-creates a resource whose
-    // `Ref`'d parameters changed without looking at its condition (and would fail on the
-    // missing role when there is no secret).
-    if let Some(f) = r.get_mut("NotifierFunction") {
-        f["Properties"]["Code"] =
-            json!({"S3Bucket": sub("${CodeBucket}"), "S3Key": sub("${CodeKey}")});
-    }
+    // The token's secret, readable only when Slack is on.
+    r.insert(
+        "NotifierSlackSecretPolicy".into(),
+        json!({
+            "Type": "AWS::IAM::Policy",
+            "Condition": HAS_SLACK,
+            "Properties": {
+                "PolicyName": "dpc-notifier-slack-token",
+                "Roles": [reference("NotifierFunctionRole")],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    allow(&["secretsmanager:GetSecretValue"], reference(SLACK_SECRET_PARAMETER)),
+                ]},
+            },
+        }),
+    );
     r.insert(
         "NotifierEventSource".into(),
         json!({
             "Type": "AWS::Lambda::EventSourceMapping",
-            "Condition": HAS_SLACK,
+            "Condition": HAS_CODE,
             "Properties": {
                 "EventSourceArn": get_att("NotifierQueue", "Arn"),
                 "FunctionName": reference("NotifierFunction"),
@@ -879,6 +884,138 @@ fn parameters(r: &mut Map<String, Value>) {
         "Condition": HAS_CODE,
         "Properties": {"Name": "/dpc/central/registration-service-token", "Type": "String", "Value": get_att("RegistrationFunction", "Arn")},
     }));
+}
+
+/// The `dpc-lineage` function (with dpc.yaml's `lineage: {transport: http}` or
+/// `--lineage-url`): posts each dpc run's OpenLineage events to the endpoint.
+pub const LINEAGE_FUNCTION: &str = "dpc-lineage";
+pub const LINEAGE_RULE: &str = "dpc-lineage-events";
+pub const LINEAGE_QUEUE: &str = "dpc-lineage";
+pub const LINEAGE_DEAD_LETTER_QUEUE: &str = "dpc-lineage-dlq";
+/// Seconds one lineage batch may take (each event is tried a few times, see
+/// `lambda::lineage::TRIES`).
+pub const LINEAGE_TIMEOUT: u32 = 120;
+
+/// What the lineage function reads: status changes of `dpc-*` state machines.
+pub fn lineage_pattern() -> Value {
+    json!({
+        "source": [events::STATUS_SOURCE],
+        "detail-type": [events::STATUS_DETAIL_TYPE],
+        "detail": {"stateMachineArn": [{"wildcard": "arn:*:states:*:*:stateMachine:dpc-*"}]},
+    })
+}
+
+/// Adds the OpenLineage emitter to a central template: its own queue (standard, so a slow
+/// endpoint never holds up triggering) with a dead-letter queue and its alarm, the rule on
+/// the central bus, and the `dpc-lineage` function posting to `url`, reading registrations
+/// from the manager's table (GetItem only). All only with code.
+pub fn add_lineage(template: &mut Value, url: &str) {
+    let Some(r) = template["Resources"].as_object_mut() else {
+        return;
+    };
+    let with_code = |mut resource: Value| {
+        resource["Condition"] = json!(HAS_CODE);
+        resource
+    };
+    r.insert("LineageDeadLetterQueue".into(), with_code(json!({
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": LINEAGE_DEAD_LETTER_QUEUE, "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true},
+    })));
+    r.insert("LineageQueue".into(), with_code(json!({
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": LINEAGE_QUEUE,
+            "VisibilityTimeout": 6 * LINEAGE_TIMEOUT,
+            "MessageRetentionPeriod": 1_209_600,
+            "SqsManagedSseEnabled": true,
+            "RedrivePolicy": {"deadLetterTargetArn": get_att("LineageDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
+        },
+    })));
+    r.insert(
+        "LineageQueuePolicy".into(),
+        with_code(json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [reference("LineageQueue")],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "LineageRuleSends",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": get_att("LineageQueue", "Arn"),
+                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("LineageRule", "Arn")}},
+                }]},
+            },
+        })),
+    );
+    let bus = template["Resources"]["CentralBus"]["Properties"]["Name"].clone();
+    let Some(r) = template["Resources"].as_object_mut() else {
+        return;
+    };
+    r.insert(
+        "LineageRule".into(),
+        with_code(json!({
+            "Type": "AWS::Events::Rule",
+            "DependsOn": ["CentralBus"],
+            "Properties": {
+                "Name": LINEAGE_RULE,
+                "Description": "dpc runs' status changes, to the OpenLineage emitter",
+                "EventBusName": bus,
+                "EventPattern": lineage_pattern(),
+                "State": "ENABLED",
+                "Targets": [{"Id": "lineage-queue", "Arn": get_att("LineageQueue", "Arn")}],
+            },
+        })),
+    );
+    r.insert("LineageDeadLetterAlarm".into(), with_code(json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "dpc: OpenLineage events the endpoint did not take are in the lineage dead-letter queue",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": get_att("LineageDeadLetterQueue", "QueueName")}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    })));
+    let queue = allow(
+        &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+        get_att("LineageQueue", "Arn"),
+    );
+    let read = allow(&["dynamodb:GetItem"], get_att("ManagerTable", "Arn"));
+    function(
+        r,
+        Function {
+            id: "LineageFunction",
+            name: LINEAGE_FUNCTION,
+            timeout: LINEAGE_TIMEOUT,
+            statements: vec![queue, read],
+            managed: Vec::new(),
+            role_name: None,
+            environment: vec![(crate::lambda::lineage::URL_VAR, json!(url))],
+        },
+    );
+    r.insert(
+        "LineageEventSource".into(),
+        with_code(json!({
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": get_att("LineageQueue", "Arn"),
+                "FunctionName": reference("LineageFunction"),
+                "BatchSize": BATCH_SIZE,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "Enabled": true,
+            },
+        })),
+    );
 }
 
 fn outputs() -> Value {
@@ -1085,13 +1222,7 @@ mod tests {
             let found = resources_of_type(&t, kind);
             assert!(!found.is_empty(), "{kind}");
             for (id, r) in found {
-                // The notifier's need code too: HasSlack includes HasCode.
-                let condition = if id.starts_with("Notifier") {
-                    HAS_SLACK
-                } else {
-                    HAS_CODE
-                };
-                assert_eq!(r["Condition"], condition, "{id}");
+                assert_eq!(r["Condition"], HAS_CODE, "{id}");
             }
         }
         assert_eq!(
@@ -1176,11 +1307,37 @@ mod tests {
 
         let t = template(&spec(&["111111111111"], None));
         let secret = reference(SLACK_SECRET_PARAMETER);
+        // The secret is readable with Slack on only, through a policy of its own.
+        let slack = &t["Resources"]["NotifierSlackSecretPolicy"];
+        assert_eq!(slack["Condition"], HAS_SLACK);
         assert_eq!(
-            allowed(&t, "NotifierFunctionRole", &secret),
-            ["secretsmanager:GetSecretValue"]
+            slack["Properties"]["Roles"],
+            json!([reference("NotifierFunctionRole")])
+        );
+        assert_eq!(
+            slack["Properties"]["PolicyDocument"]["Statement"][0]["Resource"],
+            secret
+        );
+        // Topics and keys: publish, and the keys through SNS only.
+        let publish = sub("arn:${AWS::Partition}:sns:*:*:dpc-*");
+        assert_eq!(
+            allowed(&t, "NotifierFunctionRole", &publish),
+            ["sns:Publish"]
+        );
+        let keys = policy(&t, "NotifierFunctionRole")
+            .into_iter()
+            .find(|s| s["Action"] == json!(["kms:Decrypt", "kms:GenerateDataKey"]))
+            .expect("the keys' statement");
+        assert_eq!(
+            keys["Condition"]["StringLike"]["kms:ViaService"],
+            "sns.*.amazonaws.com"
+        );
+        assert_eq!(
+            t["Resources"]["NotifierFunctionRole"]["Properties"]["RoleName"],
+            NOTIFIER_ROLE
         );
         for role in [
+            "NotifierFunctionRole",
             "ManagerFunctionRole",
             "ReconcilerFunctionRole",
             "RegistrationFunctionRole",

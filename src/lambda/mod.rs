@@ -7,7 +7,7 @@
 //!
 //! Handlers: [`manager`] (`dpc-manager`, the SQS FIFO batch), [`registration`]
 //! (`dpc-registration`, the CloudFormation custom resource), [`reconciler`]
-//! (`dpc-reconciler`, the schedule) and [`notifier`] (`dpc-notifier`, Slack). An unknown handler or a missing variable is an init
+//! (`dpc-reconciler`, the schedule) and [`notifier`] (`dpc-notifier`: Slack, email, OpsGenie). An unknown handler or a missing variable is an init
 //! error, reported to the Runtime API (`/runtime/init/error`) before the process exits.
 
 pub mod http;
@@ -17,6 +17,7 @@ pub mod notifier;
 pub mod reconciler;
 pub mod registration;
 pub mod slack;
+pub mod topics;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,14 +47,16 @@ pub enum Handler {
     Registration,
     Reconciler,
     Notifier,
+    Lineage,
 }
 
 impl Handler {
-    pub const ALL: [Handler; 4] = [
+    pub const ALL: [Handler; 5] = [
         Handler::Manager,
         Handler::Registration,
         Handler::Reconciler,
         Handler::Notifier,
+        Handler::Lineage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Handler {
             Handler::Registration => "dpc-registration",
             Handler::Reconciler => "dpc-reconciler",
             Handler::Notifier => "dpc-notifier",
+            Handler::Lineage => "dpc-lineage",
         }
     }
 
@@ -176,11 +180,20 @@ async fn serve(started: Instant) -> Result<(), String> {
             };
             serve_reconciler(Manager::new(store), watermarks, reach).await
         }
-        Handler::Notifier => {
-            let secret = match required(notifier::TOKEN_SECRET_VAR, handler) {
-                Ok(s) => s,
+        Handler::Lineage => {
+            let url = match required(lineage::URL_VAR, handler) {
+                Ok(u) => u,
                 Err(e) => return Err(init_error(e).await),
             };
+            ready(json!({"table": table, "url": http::redact(&url)}));
+            let emitter = lineage::Emitter {
+                client: aws_sdk_dynamodb::Client::new(&sdk),
+                table,
+                url,
+            };
+            serve_lineage(emitter).await
+        }
+        Handler::Notifier => {
             let channels = match var(notifier::CHANNELS_VAR)
                 .map(|c| notifier::Channels::parse(&c))
                 .transpose()
@@ -189,15 +202,21 @@ async fn serve(started: Instant) -> Result<(), String> {
                 Err(e) => return Err(init_error(e).await),
             };
             let base = var(notifier::API_URL_VAR).unwrap_or_else(|| slack::DEFAULT_BASE.into());
-            // The token is read once per container, at init.
-            let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-            let token = match notifier::token(&secrets, &secret).await {
-                Ok(t) => t,
-                Err(e) => return Err(init_error(e).await),
+            // Slack only with a token secret; the token is read once per container, at init.
+            let slack = match var(notifier::TOKEN_SECRET_VAR) {
+                Some(secret) => {
+                    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+                    match notifier::token(&secrets, &secret).await {
+                        Ok(t) => Some(slack::Slack::new(base.clone(), t)),
+                        Err(e) => return Err(init_error(e).await),
+                    }
+                }
+                None => None,
             };
-            ready(json!({"table": table, "slack": base}));
+            ready(json!({"table": table, "slack": slack.as_ref().map(|_| base)}));
             let notifier = notifier::Notifier {
-                slack: slack::Slack::new(base, token),
+                slack,
+                sns: aws_sdk_sns::Client::new(&sdk),
                 records: notifier::Records {
                     client: aws_sdk_dynamodb::Client::new(&sdk),
                     table,
@@ -218,7 +237,7 @@ async fn serve_notifier(notifier: notifier::Notifier) -> Result<(), String> {
                 serde_json::from_value(event.payload)
                     .map_err(|e| diagnostic("dpc.BadEvent", format!("not an SQS event: {e}")))?;
             let started = Instant::now();
-            let calls = notifier.slack.calls();
+            let calls = notifier.slack.as_ref().map_or(0, |s| s.calls());
             let request_id = event.context.request_id.clone();
             let mut on_line = |line: &Value| {
                 let mut line = line.clone();
@@ -230,7 +249,37 @@ async fn serve_notifier(notifier: notifier::Notifier) -> Result<(), String> {
                 "requestId": event.context.request_id,
                 "records": batch.records.len(),
                 "failures": response.batch_item_failures.len(),
-                "slackCalls": notifier.slack.calls() - calls,
+                "slackCalls": notifier.slack.as_ref().map_or(0, |s| s.calls()) - calls,
+                "ms": started.elapsed().as_millis() as u64,
+            }));
+            serde_json::to_value(&response).map_err(|e| diagnostic("dpc.Internal", e.to_string()))
+        }
+    });
+    lambda_runtime::run(handler)
+        .await
+        .map_err(|e| format!("the Runtime API loop ended: {e}"))
+}
+
+async fn serve_lineage(emitter: lineage::Emitter) -> Result<(), String> {
+    let emitter = Arc::new(emitter);
+    let handler = service_fn(move |event: LambdaEvent<Value>| {
+        let emitter = Arc::clone(&emitter);
+        async move {
+            let batch: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(event.payload)
+                    .map_err(|e| diagnostic("dpc.BadEvent", format!("not an SQS event: {e}")))?;
+            let started = Instant::now();
+            let request_id = event.context.request_id.clone();
+            let mut on_line = |line: &Value| {
+                let mut line = line.clone();
+                line["requestId"] = json!(request_id);
+                log(line);
+            };
+            let response = emitter.handle_batch(&batch, &mut on_line).await;
+            log(json!({
+                "requestId": event.context.request_id,
+                "records": batch.records.len(),
+                "failures": response.batch_item_failures.len(),
                 "ms": started.elapsed().as_millis() as u64,
             }));
             serde_json::to_value(&response).map_err(|e| diagnostic("dpc.Internal", e.to_string()))

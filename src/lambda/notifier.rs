@@ -3,9 +3,10 @@
 //! them with `notify::slack` and posts them to the pipeline's Slack channels — one thread per
 //! run and channel: the root on the run's first event, step and final messages as replies,
 //! the root updated with the final status — as far as the registration's notification type
-//! asks ([`wanted`]), with its team. Produces `batchItemFailures` (what could not be
-//! delivered comes back, and after the queue's retries goes to its DLQ) and one JSON log line
-//! per event.
+//! asks ([`wanted`]), with its team; and publishes email and OpsGenie messages to the
+//! pipeline's topics (`topics`). Slack only with a token secret. Produces `batchItemFailures`
+//! (what could not be delivered comes back, and after the queue's retries goes to its DLQ)
+//! and one JSON log line per event.
 //!
 //! Never twice: every message has an idempotency key — (execution ARN, kind, step, attempt,
 //! status) and the channel — recorded in the manager's table as the item
@@ -91,7 +92,7 @@ pub struct Records {
 
 /// A message's state in the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Claim {
+pub(super) enum Claim {
     /// Posted before: its `ts`.
     Done(String),
     /// Ours to post.
@@ -131,7 +132,7 @@ impl Records {
         }))
     }
 
-    async fn claim(&self, pk: &str, sk: &str, now: i64) -> Result<Claim, String> {
+    pub(super) async fn claim(&self, pk: &str, sk: &str, now: i64) -> Result<Claim, String> {
         let put = self
             .client
             .put_item()
@@ -196,7 +197,7 @@ impl Records {
     }
 
     /// Gives a claim up after Slack refused the message (it was not posted).
-    async fn release(&self, pk: &str, sk: &str) -> Result<(), String> {
+    pub(super) async fn release(&self, pk: &str, sk: &str) -> Result<(), String> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -211,7 +212,7 @@ impl Records {
             .map_err(|e| format!("DeleteItem: {}", crate::aws::describe(&e)))
     }
 
-    async fn done(&self, pk: &str, sk: &str, ts: &str, now: i64) -> Result<(), String> {
+    pub(super) async fn done(&self, pk: &str, sk: &str, ts: &str, now: i64) -> Result<(), String> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -237,7 +238,10 @@ struct Done {
 
 /// The notifier's parts.
 pub struct Notifier {
-    pub slack: Slack,
+    /// `None`: no Slack token secret was given; email and OpsGenie only.
+    pub slack: Option<Slack>,
+    /// Publishes to the pipelines' topics (`topics`).
+    pub sns: aws_sdk_sns::Client,
     pub records: Records,
     /// For pipelines whose registration names no channel.
     pub channels: Channels,
@@ -357,6 +361,26 @@ fn parse(body: &str) -> Result<Option<Event>, String> {
 }
 
 impl Notifier {
+    fn slack(&self) -> Result<&Slack, String> {
+        self.slack
+            .as_ref()
+            .ok_or_else(|| "no Slack token secret is configured".to_string())
+    }
+
+    /// Email and OpsGenie for a run's status or a step's event (`topics`).
+    async fn publish_event(
+        &self,
+        event: &Event,
+        reg: &crate::manager::registry::Registration,
+        now: i64,
+    ) -> Result<super::topics::Published, String> {
+        match event {
+            Event::Status { run } => self.publish(reg, run, None, now).await,
+            Event::Step { run, step } => self.publish(reg, run, Some(step), now).await,
+            Event::Sla { .. } => Ok(Default::default()),
+        }
+    }
+
     /// Posts `body` once under the key (`pk`, `sk`), in the thread of `thread` when given;
     /// its `ts`.
     async fn post_once(
@@ -377,7 +401,7 @@ impl Notifier {
                 "{sk} is being posted by another delivery: try again"
             )),
             Claim::Mine => {
-                let ts = match self.slack.post(channel, body, thread).await {
+                let ts = match self.slack()?.post(channel, body, thread).await {
                     Ok(ts) => ts,
                     Err(e) => return Err(self.refused(pk, sk, channel, e).await),
                 };
@@ -446,7 +470,7 @@ impl Notifier {
                     Claim::Busy => return Err(format!("{sk} is being updated: try again")),
                     Claim::Mine => {
                         let body = notify::slack::root_update(run);
-                        if let Err(e) = self.slack.update(channel, &thread, &body).await {
+                        if let Err(e) = self.slack()?.update(channel, &thread, &body).await {
                             return Err(self.refused(&pk, &sk, channel, e).await);
                         }
                         done.updated += 1;
@@ -512,6 +536,9 @@ impl Notifier {
         parsed.sort_by_key(|(_, e)| e.rank());
         for (id, mut event) in parsed {
             let registered = self.records.registration(&event.registry_key()).await;
+            let mut published: Result<super::topics::Published, String> = Ok(Default::default());
+            let mut slack_wanted = true;
+            let mut notification_type = None;
             if let Ok(Some(reg)) = &registered {
                 if let Event::Status { run } | Event::Step { run, .. } = &mut event {
                     run.team.clone_from(&reg.team);
@@ -519,15 +546,13 @@ impl Notifier {
                 if let Event::Sla { team, .. } = &mut event {
                     team.clone_from(&reg.team);
                 }
-                if !wanted(&event, reg.notification_type) {
-                    on_line(
-                        &json!({"messageId": id, "pipeline": event.pipeline(), "result": "NOT_NOTIFIED",
-                        "notificationType": reg.notification_type}),
-                    );
-                    continue;
-                }
+                // Email and OpsGenie decide for themselves (a success closes alerts, whatever
+                // the type).
+                published = self.publish_event(&event, reg, now()).await;
+                slack_wanted = wanted(&event, reg.notification_type);
+                notification_type = reg.notification_type;
             }
-            let (channels, from) = match registered {
+            let (mut channels, from) = match registered {
                 Ok(Some(reg)) if !reg.slack_channels.is_empty() => {
                     (reg.slack_channels, "registration")
                 }
@@ -545,8 +570,15 @@ impl Notifier {
                     continue;
                 }
             };
+            if !slack_wanted || self.slack.is_none() {
+                channels.clear();
+            }
             let mut done = Done::default();
             let mut errors = Vec::new();
+            let published = published.unwrap_or_else(|e| {
+                errors.push(e);
+                Default::default()
+            });
             for channel in &channels {
                 if let Err(e) = self.one(&event, channel, now(), &mut done).await {
                     errors.push(e);
@@ -562,11 +594,16 @@ impl Notifier {
                 ),
                 Event::Sla { alert, .. } => ("SLA".to_string(), alert.key.clone()),
             };
+            let result = match (errors.is_empty(), slack_wanted || !published.is_empty()) {
+                (false, _) => "FAILED",
+                (true, true) => "DELIVERED",
+                (true, false) => "NOT_NOTIFIED",
+            };
             let mut line = json!({
                 "messageId": id, "pipeline": event.pipeline(), "event": kind, "execution": execution,
                 "channels": channels.len(), "channelsFrom": from, "posted": done.posted, "updated": done.updated,
-                "skipped": done.skipped,
-                "result": if errors.is_empty() { "DELIVERED" } else { "FAILED" },
+                "skipped": done.skipped, "topics": published.to_json(), "notificationType": notification_type,
+                "result": result,
             });
             if !errors.is_empty() {
                 line["error"] = json!(errors.join("; "));

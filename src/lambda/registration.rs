@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::manager::Manager;
 use crate::manager::registry::{
-    Leaf, PipelineId, Registration, ScheduleSpec, Upstream, WindowSpec,
+    Leaf, PipelineId, Registration, ScheduleSpec, Topics, Upstream, WindowSpec,
 };
 use crate::manager::sla::SlaSpec;
 use crate::manager::store::{Millis, Store};
@@ -302,6 +302,18 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         ),
     };
     let team = text("Team")?.unwrap_or_default();
+    let topic = |key: &str| -> Result<Option<String>, String> {
+        match text(key)?.filter(|t| !t.is_empty()) {
+            Some(arn) if !arn.starts_with("arn:") || !arn.contains(":sns:") => {
+                Err(format!("`{key}` `{arn}` is not an SNS topic ARN"))
+            }
+            other => Ok(other),
+        }
+    };
+    let topics = Topics {
+        email: topic("EmailTopicArn")?,
+        opsgenie: topic("OpsgenieTopicArn")?,
+    };
     Ok(Registration {
         id,
         central_account: pattern_central.unwrap_or_else(|| central.account.clone()),
@@ -316,6 +328,7 @@ pub fn registration(properties: &Value, central: &Home) -> Result<Registration, 
         slack_channels,
         team,
         notification_type,
+        topics,
     })
 }
 
@@ -578,6 +591,24 @@ mod tests {
             Some(crate::pipeline::raw::NotificationType::FailureOnly)
         );
         p["NotificationType"] = json!("SOMETIMES");
+        assert!(registration(&p, &home()).is_err());
+    }
+
+    #[test]
+    fn notification_topics_are_read_when_given() {
+        assert!(
+            registration(&properties(), &home())
+                .expect("valid")
+                .topics
+                .is_empty()
+        );
+        let mut p = properties();
+        let arn = "arn:aws:sns:eu-west-1:333333333333:dpc-pipeline-x-email";
+        p["EmailTopicArn"] = json!(arn);
+        let reg = registration(&p, &home()).expect("valid");
+        assert_eq!(reg.topics.email.as_deref(), Some(arn));
+        assert_eq!(reg.topics.opsgenie, None);
+        p["OpsgenieTopicArn"] = json!("https://api.opsgenie.com");
         assert!(registration(&p, &home()).is_err());
     }
 

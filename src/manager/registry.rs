@@ -140,6 +140,27 @@ pub struct Registration {
     /// What the central notifier posts (absent: everything).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_type: Option<crate::pipeline::raw::NotificationType>,
+    /// The pipeline's SNS topics the central notifier publishes rendered email and OpsGenie
+    /// messages to (absent in older registrations).
+    #[serde(default, skip_serializing_if = "Topics::is_empty")]
+    pub topics: Topics,
+}
+
+/// A pipeline's notification topics (ARNs), one per channel it has targets on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topics {
+    /// EMAIL targets are subscribed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// OPSGENIE targets (OpsGenie's Amazon SNS integration, https) are subscribed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie: Option<String>,
+}
+
+impl Topics {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none() && self.opsgenie.is_none()
+    }
 }
 
 impl Registration {
@@ -230,6 +251,7 @@ pub fn registration(
             .collect(),
         team: pipeline.team.clone(),
         notification_type: pipeline.notifications.as_ref().map(|n| n.kind),
+        topics: compile::notify::topics(pipeline, &identity.account, &identity.region),
         central_account: identity.central.account,
         central_region: identity.central.region,
         pattern,

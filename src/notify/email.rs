@@ -1,5 +1,6 @@
 //! Email: reads a [`RunView`] and its [`StepView`]s and produces the subject (SNS: at most
-//! 100 characters, one line) and the plain-text body, why first when the run failed.
+//! 100 characters, one line) and the plain-text body, why first when the run failed — of a
+//! run, or of one step's event.
 
 use super::{
     RunView, StartedBy, StepStatus, StepView, clip, clock, started_by, time, upstream_line,
@@ -10,8 +11,59 @@ pub const SUBJECT_MAX: usize = 100;
 
 /// `[dpc] pipeline-x FAILED after 12m 05s (333333333333)`.
 pub fn subject(run: &RunView) -> String {
-    let text = format!("[dpc] {} {} ({})", run.pipeline, run.outcome(), run.account);
-    // One line of printable ASCII: what SNS accepts as a subject.
+    fit_subject(&format!(
+        "[dpc] {} {} ({})",
+        run.pipeline,
+        run.outcome(),
+        run.account
+    ))
+}
+
+/// `[dpc] pipeline-x step load FAILED, attempt 2 (333333333333)`.
+pub fn step_subject(run: &RunView, step: &StepView) -> String {
+    fit_subject(&format!(
+        "[dpc] {} {} ({})",
+        run.pipeline,
+        step_outcome(step),
+        run.account
+    ))
+}
+
+/// `step load FAILED, attempt 2`.
+fn step_outcome(step: &StepView) -> String {
+    let attempt = if step.attempt > 1 {
+        format!(", attempt {}", step.attempt)
+    } else {
+        String::new()
+    };
+    format!("step {} {}{attempt}", step.step, step.status.as_str())
+}
+
+/// The body of a step's email: the step, why it failed, the run's facts and links.
+pub fn step_body(run: &RunView, step: &StepView) -> String {
+    let mut out = format!(
+        "{} {} at {}\n",
+        run.pipeline,
+        step_outcome(step),
+        time(step.at_ms)
+    );
+    if step.status == StepStatus::Failed {
+        let why = super::why(step.error.as_deref(), step.cause.as_deref());
+        out.push_str(&format!(
+            "\nWhy: {}\n",
+            why.as_deref().unwrap_or("no error was reported")
+        ));
+    }
+    out.push_str(&format!("\nTeam:        {}\n", run.team));
+    out.push_str(&format!("Account:     {} ({})\n", run.account, run.region));
+    out.push_str(&format!("Execution:   {}\n", run.execution_name));
+    out.push_str(&format!("             {}\n", run.execution_url()));
+    out.push_str(&format!("Logs:        {}\n", run.logs_url()));
+    out
+}
+
+/// One line of printable ASCII, at most [`SUBJECT_MAX`] characters: what SNS accepts.
+fn fit_subject(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| {
@@ -109,6 +161,26 @@ mod tests {
         let run = triggered(Status::Failed);
         let text = format!("Subject: {}\n\n{}", subject(&run), body(&run, &steps()));
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_failed_step_says_which_attempt_and_why() {
+        let run = triggered(Status::Running);
+        let step = failed_step();
+        assert_eq!(
+            step_subject(&run, &step),
+            "[dpc] pipeline-x step load FAILED, attempt 2 (333333333333)"
+        );
+        let body = step_body(&run, &step);
+        assert!(
+            body.starts_with("pipeline-x step load FAILED, attempt 2 at 2026-11-26 05:12:00 UTC\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Why: States.TaskFailed: exit status 1: missing partition dt=2026-11-25"),
+            "{body}"
+        );
+        assert!(body.contains(&run.execution_url()), "{body}");
     }
 
     #[test]

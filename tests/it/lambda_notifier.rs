@@ -511,8 +511,8 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
     );
 }
 
-/// `--slack-token-secret` is checked before anything else, and the template names the secret
-/// as a parameter the notifier's resources depend on.
+/// `--slack-token-secret` is checked before anything else (and excludes `--no-slack`), and the
+/// template names the secret as a parameter the notifier's Slack access depends on.
 #[test]
 fn setup_central_account_takes_the_slack_token_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -527,6 +527,16 @@ fn setup_central_account_takes_the_slack_token_secret() {
         .run()
         .assert_code(2)
         .assert_stderr_contains("not a Secrets Manager secret ARN");
+    crate::common::dpc(["setup-central-account", "--account", "111111111111"])
+        .args([
+            "--no-slack",
+            "--slack-token-secret",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+        ])
+        .arg("--config-dir")
+        .arg(dir.path())
+        .run()
+        .assert_code(2);
     let printed = crate::common::dpc(["setup-central-account", "--account", "111111111111"])
         .args(["--print-template", "--config-dir"])
         .arg(dir.path())
@@ -538,8 +548,13 @@ fn setup_central_account_takes_the_slack_token_secret() {
         template["Parameters"][cs::SLACK_SECRET_PARAMETER]["Default"],
         ""
     );
+    // The notifier comes with the code (email and OpsGenie); the secret gates Slack only.
     assert_eq!(
         template["Resources"]["NotifierFunction"]["Condition"],
+        cs::HAS_CODE
+    );
+    assert_eq!(
+        template["Resources"]["NotifierSlackSecretPolicy"]["Condition"],
         cs::HAS_SLACK
     );
     assert_eq!(

@@ -990,6 +990,10 @@ pub fn registration_request(
                 "arn:aws:states:eu-west-1:{account}:stateMachine:dpc-{pipeline}"
             )),
             (Some("RegistrationServiceToken"), _, _) => json!(token),
+            (Some(topic @ ("EmailTopic" | "OpsgenieTopic")), _, _) => json!(format!(
+                "arn:aws:sns:eu-west-1:{account}:dpc-{pipeline}-{}",
+                topic.trim_end_matches("Topic").to_lowercase()
+            )),
             (_, Some(s), _) | (_, _, Some(s)) => json!(sub(s)),
             _ => v.clone(),
         }
