@@ -502,8 +502,7 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
         .function
         .lines()
         .into_iter()
-        .filter(|l| l["event"] == "SLA")
-        .last()
+        .rfind(|l| l["event"] == "SLA")
         .expect("a log line");
     assert_eq!(
         (line["result"].as_str(), line["skipped"].as_u64()),
