@@ -44,7 +44,7 @@ fn spec(file: &str) -> Value {
 /// Checks every event against `OpenLineage.json` (formats too: uuid, date-time, uri), each
 /// facet against its own schema file (a facet dpc emits without a file here fails), and each
 /// facet's `_schemaURL` against the file's `$id`. Panics naming the event and the errors.
-fn validate_all(events: &[Value]) {
+pub(crate) fn validate_all(events: &[Value]) {
     assert!(!events.is_empty(), "no events to validate");
     let core = spec("OpenLineage.json");
     let facets: Vec<(&str, Value)> = FACETS
@@ -296,27 +296,39 @@ fn a_failed_run_has_its_error_and_the_fallback_names_the_one_that_fired() {
     );
 }
 
-/// A lineage endpoint on 127.0.0.1: answers 500 to the first `fail` posts, then 201, and keeps
-/// the body of every post it accepted.
-struct Endpoint {
-    url: String,
-    posts: Arc<Mutex<(u32, Vec<Value>)>>,
+/// A lineage endpoint on 127.0.0.1: answers 500 while told to fail, then 201, and keeps the
+/// body of every post it accepted.
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    state: Arc<Mutex<EndpointState>>,
+}
+
+#[derive(Default)]
+struct EndpointState {
+    calls: u32,
+    fail: u32,
+    posted: Vec<Value>,
 }
 
 impl Endpoint {
-    fn start(fail: u32) -> Endpoint {
+    /// Fails the first `fail` posts.
+    pub(crate) fn start(fail: u32) -> Endpoint {
         let (listener, port) = free_listener();
-        let posts: Arc<Mutex<(u32, Vec<Value>)>> = Arc::default();
-        let shared = Arc::clone(&posts);
+        let state = Arc::new(Mutex::new(EndpointState {
+            fail,
+            ..EndpointState::default()
+        }));
+        let shared = Arc::clone(&state);
         let handle = move |req: &Request, stream: &mut TcpStream| -> bool {
             let mut state = shared.lock().expect("lock");
-            state.0 += 1;
+            state.calls += 1;
             let ok = req.method == "POST" && req.path == "/api/v1/lineage";
-            let status = if state.0 <= fail || !ok {
+            let status = if state.fail > 0 || !ok {
+                state.fail = state.fail.saturating_sub(1);
                 "500 Internal Server Error"
             } else {
                 let body = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                state.1.push(body);
+                state.posted.push(body);
                 "201 Created"
             };
             drop(state);
@@ -325,8 +337,19 @@ impl Endpoint {
         serve(listener, Arc::new(handle));
         Endpoint {
             url: format!("http://127.0.0.1:{port}/api/v1/lineage"),
-            posts,
+            state,
         }
+    }
+
+    /// Fails the next `n` posts.
+    pub(crate) fn fail_next(&self, n: u32) {
+        self.state.lock().expect("lock").fail = n;
+    }
+
+    /// How many posts it was sent, and the events it accepted.
+    pub(crate) fn posts(&self) -> (u32, Vec<Value>) {
+        let state = self.state.lock().expect("lock");
+        (state.calls, state.posted.clone())
     }
 }
 
@@ -371,7 +394,7 @@ fn the_http_transport_posts_every_event_and_retries_after_a_500() {
         !dir.path().join(".dpc/lineage.jsonl").exists(),
         "http replaces the file"
     );
-    let (calls, posted) = endpoint.posts.lock().expect("lock").clone();
+    let (calls, posted) = endpoint.posts();
     assert_eq!(calls, 7, "6 events (3 runs), the first one twice");
     validate_all(&posted);
     each_run_starts_and_ends(&posted);
@@ -398,11 +421,7 @@ fn an_endpoint_that_keeps_failing_fails_the_command_with_the_answer() {
     let run = local_run(dir.path(), &tree, &[]);
     run.assert_code(1);
     run.assert_stderr_contains("answered 500");
-    assert_eq!(
-        endpoint.posts.lock().expect("lock").0,
-        4,
-        "four tries of the first event"
-    );
+    assert_eq!(endpoint.posts().0, 4, "four tries of the first event");
 }
 
 #[test]

@@ -37,6 +37,7 @@ mod lambda_manager;
 mod lambda_notifier;
 mod lambda_reconciler;
 mod lambda_registration;
+mod lineage_central;
 mod lineage_openlineage;
 mod local_notify;
 mod local_runtime;
