@@ -749,13 +749,20 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
         sub("arn:${AWS::Partition}:kms:*:*:key/*"),
     );
     keys["Condition"] = json!({"StringLike": {"kms:ViaService": "sns.*.amazonaws.com"}});
+    // The token's secret, readable only when Slack is on (a statement of the role's own policy:
+    // moto loses a separate role policy when it updates the role).
+    let slack_secret = json!({"Fn::If": [
+        HAS_SLACK,
+        allow(&["secretsmanager:GetSecretValue"], reference(SLACK_SECRET_PARAMETER)),
+        reference("AWS::NoValue"),
+    ]});
     function(
         r,
         Function {
             id: "NotifierFunction",
             name: NOTIFIER_FUNCTION,
             timeout: NOTIFIER_TIMEOUT,
-            statements: vec![queue, table_items(), publish, keys],
+            statements: vec![queue, table_items(), publish, keys, slack_secret],
             managed: Vec::new(),
             role_name: Some(NOTIFIER_ROLE),
             environment: vec![(
@@ -763,21 +770,6 @@ fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
                 reference(SLACK_SECRET_PARAMETER),
             )],
         },
-    );
-    // The token's secret, readable only when Slack is on.
-    r.insert(
-        "NotifierSlackSecretPolicy".into(),
-        json!({
-            "Type": "AWS::IAM::Policy",
-            "Condition": HAS_SLACK,
-            "Properties": {
-                "PolicyName": "dpc-notifier-slack-token",
-                "Roles": [reference("NotifierFunctionRole")],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
-                    allow(&["secretsmanager:GetSecretValue"], reference(SLACK_SECRET_PARAMETER)),
-                ]},
-            },
-        }),
     );
     r.insert(
         "NotifierEventSource".into(),
@@ -1307,17 +1299,18 @@ mod tests {
 
         let t = template(&spec(&["111111111111"], None));
         let secret = reference(SLACK_SECRET_PARAMETER);
-        // The secret is readable with Slack on only, through a policy of its own.
-        let slack = &t["Resources"]["NotifierSlackSecretPolicy"];
-        assert_eq!(slack["Condition"], HAS_SLACK);
+        // The secret is readable with Slack on only.
+        let slack = policy(&t, "NotifierFunctionRole")
+            .into_iter()
+            .find(|s| s.get("Fn::If").is_some())
+            .expect("the secret's statement");
+        assert_eq!(slack["Fn::If"][0], HAS_SLACK);
+        assert_eq!(slack["Fn::If"][1]["Resource"], secret);
         assert_eq!(
-            slack["Properties"]["Roles"],
-            json!([reference("NotifierFunctionRole")])
+            slack["Fn::If"][1]["Action"],
+            json!(["secretsmanager:GetSecretValue"])
         );
-        assert_eq!(
-            slack["Properties"]["PolicyDocument"]["Statement"][0]["Resource"],
-            secret
-        );
+        assert_eq!(slack["Fn::If"][2], reference("AWS::NoValue"));
         // Topics and keys: publish, and the keys through SNS only.
         let publish = sub("arn:${AWS::Partition}:sns:*:*:dpc-*");
         assert_eq!(

@@ -5,7 +5,9 @@
 //! central bus — in the "wrong" order and each twice — must give exactly one pipeline-x
 //! trigger on account C's `dpc-pipelines` bus, matching its deployed TriggerRule, and none for
 //! the fallback; `dpc status --central` and `dpc history --central` read the outcome; `dpc
-//! destroy` of pipeline-x deregisters it.
+//! destroy` of pipeline-x deregisters it. And the notifier deployed by `dpc
+//! setup-central-account --slack-token-secret`: pipeline-x's runs as one Slack thread per run
+//! on the test Slack server, and as rendered email and OpsGenie messages on its topics.
 //!
 //! Played by the harness (`common::lambda`), only where moto cannot play AWS:
 //! - Lambda: moto runs no function (it would need Docker). The harness downloads each
@@ -725,4 +727,312 @@ async fn the_case_study_triggers_across_accounts_through_the_central_account() {
     ])
     .run()
     .assert_code(1);
+}
+
+/// A step status event as a FULL_EXECUTION state machine puts it (forwarded to the central
+/// bus by the account stack's ForwardStepRule).
+fn step_event(execution: &str, step: &str, status: &str, time: &str) -> Value {
+    let arn = format!("arn:aws:states:{REGION}:{C}:execution:dpc-pipeline-x:{execution}");
+    json!({
+        "source": dpc::events::STEP_SOURCE,
+        "detail-type": dpc::events::STEP_DETAIL_TYPE,
+        "resources": [arn],
+        "detail": {
+            "pipeline": "pipeline-x", "account": C, "region": REGION,
+            "executionArn": arn, "step": step, "status": status, "attempt": 1, "time": time,
+        }
+    })
+}
+
+/// A queue subscribed to `topic` (in the topic's account); its URL.
+async fn subscribe_probe(sdk: &aws_config::SdkConfig, topic: &str, name: &str) -> String {
+    let (url, arn) = queue(&aws_sdk_sqs::Client::new(sdk), name).await;
+    aws_sdk_sns::Client::new(sdk)
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .expect("probe subscription");
+    url
+}
+
+/// The notifier deployed by `dpc setup-central-account --slack-token-secret`, end to end: the
+/// secret is kept by a later run without the flag, pipeline-x (FULL_EXECUTION: Slack, email,
+/// OpsGenie) deployed with its topics and subscriptions, registered, and its run's events on
+/// the central bus reach the deployed notifier (its zip, environment and role), which posts
+/// one Slack thread with a message per step to the test Slack server and publishes the
+/// rendered email and OpsGenie messages, read back through SQS probes on the topics.
+///
+/// Played by the harness, besides what the module says: Slack itself (the deployed function's
+/// `DPC_SLACK_API_URL` points at `common::slack`'s server, as a team's test workspace would),
+/// and the topics' subscribers: moto delivers email nowhere and would POST the OpsGenie
+/// subscription to the internet, so that subscription is replaced by an SQS probe (the email
+/// one stays; a probe is added next to it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_central_notifier_posts_a_thread_per_run_and_publishes_email_and_opsgenie() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = project(dir.path());
+    let tree_arg = tree.to_str().expect("utf-8 path");
+    let bootstrap = stripped_dpc(dir.path());
+    let central = moto.sdk_as(CENTRAL).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&central)
+        .create_secret()
+        .name("dpc/slack-bot")
+        .secret_string(r#"{"token": "xoxb-e2e"}"#)
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .unwrap_or_default()
+        .to_string();
+
+    let setup = |extra: &[&str]| {
+        moto.dpc(["setup-central-account", "--config-dir", tree_arg, "--yes"])
+            .arg("--bootstrap")
+            .arg(&bootstrap)
+            .args(extra)
+            .run()
+    };
+    setup(&["--slack-token-secret", &secret]).assert_code(0);
+    // A later run without the flag keeps the deployed secret.
+    setup(&[])
+        .assert_code(0)
+        .assert_stderr_contains("Slack stays on with the deployed token secret");
+    let stack_parameter = |sdk: aws_config::SdkConfig| async move {
+        stack(&sdk, "dpc-central").await.parameters
+            [dpc::deploy::central_stack::SLACK_SECRET_PARAMETER]
+            .clone()
+    };
+    assert_eq!(stack_parameter(central.clone()).await, secret);
+    moto.dpc(["setup-user-account", "--config-dir", tree_arg])
+        .args(["--account", C, "--no-registration", "--yes"])
+        .run()
+        .assert_code(0);
+    moto.dpc(["deploy", "--yes"])
+        .arg(tree.join("pipeline-x"))
+        .run()
+        .assert_code(0);
+
+    // The pipeline stack's topics and their subscriptions.
+    let c = moto.sdk_as(C).await;
+    let x = stack(&c, "dpc-pipeline-x").await;
+    let email_topic = x.physical["EmailTopic"].clone();
+    let genie_topic = x.physical["OpsgenieTopic"].clone();
+    let sns = aws_sdk_sns::Client::new(&c);
+    let subscribed = |topic: String| {
+        let sns = sns.clone();
+        async move {
+            sns.list_subscriptions_by_topic()
+                .topic_arn(topic)
+                .send()
+                .await
+                .expect("subscriptions")
+                .subscriptions()
+                .iter()
+                .map(|s| {
+                    (
+                        s.protocol().unwrap_or_default().to_string(),
+                        s.endpoint().unwrap_or_default().to_string(),
+                        s.subscription_arn().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let emails = subscribed(email_topic.clone()).await;
+    assert_eq!(
+        emails
+            .iter()
+            .map(|(p, e, _)| (p.as_str(), e.as_str()))
+            .collect::<Vec<_>>(),
+        [("email", "rent-journey@example.com")]
+    );
+    let genie = subscribed(genie_topic.clone()).await;
+    assert_eq!(
+        genie
+            .iter()
+            .map(|(p, e, _)| (p.as_str(), e.as_str()))
+            .collect::<Vec<_>>(),
+        [("https", "https://api.opsgenie.com/v1/json/amazonsns")]
+    );
+    sns.unsubscribe()
+        .subscription_arn(&genie[0].2)
+        .send()
+        .await
+        .expect("unsubscribe");
+    let email_probe = subscribe_probe(&c, &email_topic, "harness-email").await;
+    let genie_probe = subscribe_probe(&c, &genie_topic, "harness-opsgenie").await;
+
+    // The deployed functions, from the deployed zip; pipeline-x registered.
+    let code = deployed_bootstrap(&central, dir.path()).await;
+    let registration_fn = deployed(&moto, &central, "dpc-registration").await;
+    let notifier_fn = deployed(&moto, &central, "dpc-notifier").await;
+    assert!(
+        notifier_fn
+            .env
+            .iter()
+            .any(|(k, v)| k == "DPC_SLACK_TOKEN_SECRET_ARN" && *v == secret),
+        "{:?}",
+        notifier_fn.env
+    );
+    let mut registration = Function::start_binary(
+        code.clone(),
+        "dpc-registration",
+        registration_fn.env.clone(),
+        CENTRAL,
+    );
+    let urls = ResponseUrl::start();
+    let request = registration_request(&x, C, "Create", &registration_fn.arn, &urls.url, None);
+    play_cloudformation(&mut registration, &urls, &request);
+    let slack = crate::common::slack::SlackServer::start();
+    let mut env = notifier_fn.env.clone();
+    env.push(("DPC_SLACK_API_URL".into(), slack.url.clone()));
+    let mut notifier = Function::start_binary(code, "dpc-notifier", env, CENTRAL);
+    let sqs = aws_sdk_sqs::Client::new(&central);
+    let notifier_queue = sqs
+        .get_queue_url()
+        .queue_name(dpc::deploy::central_stack::NOTIFIER_QUEUE)
+        .send()
+        .await
+        .expect("the notifier's queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let mapping = EventSourceMapping::new(sqs, &notifier_queue).await;
+
+    // Run 1 fails in its second step; run 2 succeeds. One event at a time, as they happen.
+    let t = now();
+    let mut failed = status_event(C, "pipeline-x", "run-1", "FAILED", t, Some(t + 60_000));
+    failed["detail"]["error"] = json!("States.TaskFailed");
+    failed["detail"]["cause"] = json!(r#"{"errorMessage": "measure-x: no rows for yesterday"}"#);
+    let run1 = [
+        status_event(C, "pipeline-x", "run-1", "RUNNING", t, None),
+        step_event("run-1", "prepare", "STARTED", "2026-01-01T10:00:01Z"),
+        step_event("run-1", "prepare", "SUCCEEDED", "2026-01-01T10:00:30Z"),
+        step_event("run-1", "measure-x", "STARTED", "2026-01-01T10:00:31Z"),
+        step_event("run-1", "measure-x", "FAILED", "2026-01-01T10:01:00Z"),
+        failed,
+    ];
+    let run2 = [
+        status_event(C, "pipeline-x", "run-2", "RUNNING", t + 120_000, None),
+        status_event(
+            C,
+            "pipeline-x",
+            "run-2",
+            "SUCCEEDED",
+            t + 120_000,
+            Some(t + 180_000),
+        ),
+    ];
+    for event in run1.iter().chain(&run2) {
+        put_on_central_bus(&central, std::slice::from_ref(event)).await;
+        let polls = mapping.drain(&mut notifier, 5).await;
+        let received: usize = polls.iter().map(|p| p.received.len()).sum();
+        assert_eq!(received, 1, "{event}\n{polls:#?}");
+        assert!(
+            polls.iter().all(|p| p.released.is_empty()),
+            "{polls:#?}\n{:#?}",
+            notifier.lines()
+        );
+    }
+
+    // Slack: run 1 is one thread, a reply per step event and the final one, the root updated.
+    let calls = slack.calls();
+    assert!(
+        calls.iter().all(|c| c.token == "xoxb-e2e"),
+        "the secret's token"
+    );
+    assert!(
+        calls.iter().all(|c| c.channel == "data-pipeline-alerts"),
+        "{calls:#?}"
+    );
+    let root = calls[0].ts.clone().expect("the root's ts");
+    let thread: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.thread_ts.as_deref() == Some(root.as_str()))
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(thread.len(), 5, "{calls:#?}");
+    for (text, want) in thread.iter().zip([
+        "step prepare started",
+        "step prepare succeeded",
+        "step measure-x started",
+        "step measure-x failed",
+        "FAILED after 1m",
+    ]) {
+        assert!(text.contains(want), "{text} lacks {want}");
+    }
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "chat.update" && c.ts.as_deref() == Some(root.as_str())),
+        "{calls:#?}"
+    );
+    assert!(
+        calls[0].text.contains("team rent-journey"),
+        "{}",
+        calls[0].text
+    );
+
+    // Email: every event FULL_EXECUTION reports, rendered (SNS's envelope, as the probe gets it).
+    let mails = take_all(&c, &email_probe).await;
+    let subjects: Vec<&str> = mails.iter().filter_map(|m| m["Subject"].as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "[dpc] pipeline-x RUNNING (333333333333)",
+            "[dpc] pipeline-x step prepare STARTED (333333333333)",
+            "[dpc] pipeline-x step prepare SUCCEEDED (333333333333)",
+            "[dpc] pipeline-x step measure-x STARTED (333333333333)",
+            "[dpc] pipeline-x step measure-x FAILED (333333333333)",
+            "[dpc] pipeline-x FAILED after 1m 00s (333333333333)",
+            "[dpc] pipeline-x RUNNING (333333333333)",
+            "[dpc] pipeline-x SUCCEEDED after 1m 00s (333333333333)",
+        ],
+        "{mails:#?}"
+    );
+    let failure = mails[5]["Message"].as_str().unwrap_or_default();
+    assert!(
+        failure.contains("Why: States.TaskFailed: measure-x: no rows for yesterday"),
+        "{failure}"
+    );
+    assert!(failure.contains("Team:        rent-journey"), "{failure}");
+
+    // OpsGenie: run 1's alert, then its close when run 2 succeeded.
+    let genie: Vec<Value> = take_all(&c, &genie_probe)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap_or_default()).expect("JSON"))
+        .collect();
+    assert_eq!(genie.len(), 2, "{genie:#?}");
+    assert_eq!(genie[0]["action"], "create");
+    assert_eq!(genie[0]["priority"], "P2");
+    let alias = format!("dpc-{C}-pipeline-x-run-1");
+    assert_eq!(genie[0]["alias"], alias.as_str());
+    assert!(
+        genie[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no rows for yesterday"),
+        "{}",
+        genie[0]
+    );
+    assert_eq!(genie[1]["action"], "close");
+    assert_eq!(genie[1]["alias"], alias.as_str());
+
+    // Redelivered: nothing is posted or published again.
+    let before = slack.calls().len();
+    put_on_central_bus(&central, &run1).await;
+    mapping.drain(&mut notifier, 5).await;
+    assert_eq!(slack.calls().len(), before);
+    assert!(take_all(&c, &email_probe).await.is_empty());
+    assert!(take_all(&c, &genie_probe).await.is_empty());
+
+    // --no-slack turns Slack off: the secret is forgotten, the notifier stays.
+    setup(&["--no-slack"]).assert_code(0);
+    assert_eq!(stack_parameter(central.clone()).await, "");
+    deployed(&moto, &central, "dpc-notifier").await;
 }
