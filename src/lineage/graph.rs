@@ -154,7 +154,8 @@ impl Graph {
             .map(|(p, c)| (Identity::of(p, *c), *p))
             .collect();
         sorted.sort_by(|(a, p), (b, q)| {
-            (&a.account, &p.team, &p.name, &a.region).cmp(&(&b.account, &q.team, &q.name, &b.region))
+            (&a.account, &p.team, &p.name, &a.region)
+                .cmp(&(&b.account, &q.team, &q.name, &b.region))
         });
         for (id, p) in &sorted {
             b.pipeline(id, p);
@@ -179,10 +180,17 @@ impl Graph {
         self.with_status = true;
         let by_id: HashMap<String, &PipelineStatus> = states
             .iter()
-            .map(|s| (pipeline_id(&s.pipeline.account, &s.pipeline.region, &s.pipeline.name), s))
+            .map(|s| {
+                (
+                    pipeline_id(&s.pipeline.account, &s.pipeline.region, &s.pipeline.name),
+                    s,
+                )
+            })
             .collect();
         for node in &mut self.nodes {
-            let Some(state) = by_id.get(&node.id) else { continue };
+            let Some(state) = by_id.get(&node.id) else {
+                continue;
+            };
             node.state = Some(state.phase.as_str());
             if state.phase == Phase::Waiting {
                 node.waiting_for = state
@@ -270,9 +278,7 @@ impl Node {
         }
         match (self.state, self.waiting_for.is_empty()) {
             (Some(state), true) => out.push(state.to_string()),
-            (Some(state), false) => {
-                out.push(format!("{state} on {}", self.waiting_for.join(", ")))
-            }
+            (Some(state), false) => out.push(format!("{state} on {}", self.waiting_for.join(", "))),
             (None, _) => {}
         }
         out
@@ -311,10 +317,12 @@ impl Builder {
 
     fn pipeline(&mut self, id: &Identity, p: &Pipeline) {
         let trigger = p.trigger.as_ref();
-        let schedule = trigger.and_then(|t| t.schedule.as_ref()).map(|s| match &s.timezone {
-            Some(tz) => format!("{} {tz}", s.expr.expression()),
-            None => s.expr.expression(),
-        });
+        let schedule = trigger
+            .and_then(|t| t.schedule.as_ref())
+            .map(|s| match &s.timezone {
+                Some(tz) => format!("{} {tz}", s.expr.expression()),
+                None => s.expr.expression(),
+            });
         let operator = trigger.and_then(|t| {
             let exec = t.executions.as_ref().and_then(combined);
             exec.or_else(|| t.data_products.as_ref().and_then(combined))
@@ -350,7 +358,15 @@ impl Builder {
                 state: None,
                 waiting_for: Vec::new(),
             });
-            self.edge(from, to, EdgeKind::Publish, None, Vec::new(), None, String::new());
+            self.edge(
+                from,
+                to,
+                EdgeKind::Publish,
+                None,
+                Vec::new(),
+                None,
+                String::new(),
+            );
         }
     }
 
@@ -375,7 +391,15 @@ impl Builder {
                     waiting_for: Vec::new(),
                 });
                 let statuses = leaf.statuses.iter().map(|s| s.as_str()).collect();
-                self.edge(from, to, EdgeKind::Execution, Some(rule), statuses, None, leaf.name.clone());
+                self.edge(
+                    from,
+                    to,
+                    EdgeKind::Execution,
+                    Some(rule),
+                    statuses,
+                    None,
+                    leaf.name.clone(),
+                );
             }
         }
         if let Some(dps) = &trigger.data_products {
@@ -394,7 +418,15 @@ impl Builder {
                     waiting_for: Vec::new(),
                 });
                 let label = format!("{}/{}", leaf.domain, leaf.name);
-                self.edge(from, to, EdgeKind::DataProduct, Some(rule), Vec::new(), leaf.account.clone(), label);
+                self.edge(
+                    from,
+                    to,
+                    EdgeKind::DataProduct,
+                    Some(rule),
+                    Vec::new(),
+                    leaf.account.clone(),
+                    label,
+                );
             }
         }
     }
@@ -410,8 +442,8 @@ impl Builder {
         from_account: Option<String>,
         leaf: String,
     ) {
-        let fallback = kind == EdgeKind::Execution
-            && !statuses.contains(&Status::Succeeded.as_str());
+        let fallback =
+            kind == EdgeKind::Execution && !statuses.contains(&Status::Succeeded.as_str());
         self.edges.push(Edge {
             from: self.nodes[source].id.clone(),
             to: self.nodes[target].id.clone(),
@@ -442,4 +474,172 @@ fn combined<L>(c: &Condition<L>) -> Option<&'static str> {
         Operator::And => "AND",
         Operator::Or => "OR",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::diag::source::SourceFile;
+    use crate::manager::lifecycle::{LeafState, RunRef};
+    use crate::manager::registry::PipelineId;
+    use crate::pipeline::validate::{self, Context};
+
+    fn pipeline(yaml: &str) -> Pipeline {
+        let file = Arc::new(SourceFile::new("pipeline.yaml", yaml.to_string()));
+        let ctx = Context {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"),
+            file_exists: &|_| true,
+        };
+        let checked = validate::pipeline(&file, Path::new("."), &ctx);
+        checked
+            .value
+            .unwrap_or_else(|| panic!("invalid test pipeline: {:?}", checked.diagnostics))
+    }
+
+    /// `a` and `b` (team t1) and `c` (team t2) in account 1; `c` waits on `a` (allOf
+    /// SUCCEEDED), on `b` failing and on a product from elsewhere (anyOf, AND); `d` in account
+    /// 2 waits on `gone`, which is not in the tree.
+    fn tree() -> Vec<Pipeline> {
+        vec![
+            pipeline(
+                "name: a\nteam: t1\naccount: \"111111111111\"\ntrigger: { schedule: { hour: 3 } }\ncompute: { type: NONE }\npublish: { dataProducts: [{ domain: d, name: A }] }\n",
+            ),
+            pipeline("name: b\nteam: t1\naccount: \"111111111111\"\ncompute: { type: NONE }\n"),
+            pipeline(
+                "name: c\nteam: t2\naccount: \"111111111111\"\ntrigger:\n  executions:\n    allOf: [{ name: a }]\n    anyOf: [{ name: b, status: [FAILED] }]\n    operator: AND\n  dataProducts:\n    allOf: [{ domain: x, name: ELSE }]\ncompute: { type: NONE }\n",
+            ),
+            pipeline(
+                "name: d\nteam: t3\naccount: \"222222222222\"\ntrigger:\n  executions:\n    allOf: [{ name: gone }]\ncompute: { type: NONE }\n",
+            ),
+        ]
+    }
+
+    fn build(pipelines: &[Pipeline]) -> Graph {
+        let pairs: Vec<(&Pipeline, Option<&Config>)> =
+            pipelines.iter().map(|p| (p, None)).collect();
+        Graph::build(&pairs)
+    }
+
+    fn node<'a>(g: &'a Graph, name: &str) -> &'a Node {
+        g.nodes.iter().find(|n| n.name == name).expect(name)
+    }
+
+    #[test]
+    fn nodes_edges_rules_and_fallbacks() {
+        let g = build(&tree());
+        let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d", "d/A", "x/ELSE", "gone"]);
+        assert!(node(&g, "gone").external && node(&g, "x/ELSE").external);
+        assert!(!node(&g, "d/A").external);
+        assert_eq!(node(&g, "gone").account.as_deref(), Some("222222222222"));
+        assert_eq!(node(&g, "x/ELSE").account, None);
+        assert_eq!(node(&g, "a").schedule.as_deref(), Some("cron(0 3 * * ? *)"));
+        assert_eq!(node(&g, "c").operator, Some("AND"));
+        let labels: Vec<(String, String, String)> = g
+            .edges
+            .iter()
+            .map(|e| {
+                (
+                    g.nodes[e.source].name.clone(),
+                    g.nodes[e.target].name.clone(),
+                    e.label(),
+                )
+            })
+            .collect();
+        let expect = |a: &str, b: &str, l: &str| (a.to_string(), b.to_string(), l.to_string());
+        assert_eq!(
+            labels,
+            [
+                expect("a", "d/A", ""),
+                expect("a", "c", "allOf · SUCCEEDED"),
+                expect("b", "c", "anyOf · FAILED · fallback"),
+                expect("x/ELSE", "c", "allOf"),
+                expect("gone", "d", "allOf · SUCCEEDED"),
+            ]
+        );
+        assert_eq!(
+            g.edges.iter().map(|e| e.fallback).collect::<Vec<_>>(),
+            [false, false, true, false, false]
+        );
+    }
+
+    #[test]
+    fn groups_are_accounts_with_teams_when_several() {
+        let g = build(&tree());
+        let groups = g.groups();
+        let titles: Vec<&str> = groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "account 111111111111",
+                "account 222222222222 · team t3",
+                "data products from anywhere"
+            ]
+        );
+        let teams: Vec<&str> = groups[0].teams.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(teams, ["team t1", "team t2"]);
+        // The product of account 1 sits in its group, outside the teams.
+        assert_eq!(
+            groups[0]
+                .nodes
+                .iter()
+                .map(|&i| g.nodes[i].name.as_str())
+                .collect::<Vec<_>>(),
+            ["d/A"]
+        );
+        assert_eq!(groups[1].nodes.len(), 2, "d and the external gone");
+    }
+
+    #[test]
+    fn states_colour_nodes_and_mark_what_a_waiting_pipeline_waits_for() {
+        let mut g = build(&tree());
+        let id = |name: &str| PipelineId {
+            account: "111111111111".into(),
+            region: crate::manager::registry::LOCAL_REGION.into(),
+            name: name.into(),
+        };
+        let arrived = Some(RunRef {
+            id: "r".into(),
+            status: "SUCCEEDED".into(),
+            time: 0,
+        });
+        let state = |name: &str, phase: Phase, leaves: Vec<LeafState>| PipelineStatus {
+            pipeline: id(name),
+            phase,
+            leaves,
+            last_trigger_id: None,
+            last_trigger_at: None,
+            fired: Vec::new(),
+        };
+        let leaf = |label: &str, arrived: Option<RunRef>| LeafState {
+            label: label.into(),
+            arrived,
+        };
+        g.apply_states(&[
+            state("a", Phase::Completed, vec![]),
+            state(
+                "c",
+                Phase::Waiting,
+                vec![leaf("a", arrived), leaf("b", None), leaf("x/ELSE", None)],
+            ),
+        ]);
+        assert!(g.with_status);
+        assert_eq!(node(&g, "a").state, Some("COMPLETED"));
+        assert_eq!(node(&g, "b").state, None);
+        assert_eq!(node(&g, "c").waiting_for, ["b", "x/ELSE"]);
+        assert_eq!(
+            node(&g, "c").details(),
+            ["allOf AND anyOf", "WAITING on b, x/ELSE"]
+        );
+        let waiting: Vec<&str> = g
+            .edges
+            .iter()
+            .filter(|e| e.waiting)
+            .map(|e| g.nodes[e.source].name.as_str())
+            .collect();
+        assert_eq!(waiting, ["b", "x/ELSE"]);
+    }
 }

@@ -43,7 +43,11 @@ pub fn render(graph: &Graph) -> String {
         .iter()
         .filter(|n| n.kind == Kind::Pipeline && !n.external)
         .count();
-    let accounts = graph.groups().iter().filter(|g| g.account.is_some()).count();
+    let accounts = graph
+        .groups()
+        .iter()
+        .filter(|g| g.account.is_some())
+        .count();
     page.push_str(&format!(
         "<p class=\"facts\">{pipelines} pipeline(s) in {accounts} account(s), {} node(s), {} edge(s){}</p>\n",
         graph.nodes.len(),
@@ -145,7 +149,9 @@ fn chart(graph: &Graph) -> String {
 }
 
 fn pipelines_table(graph: &Graph) -> String {
-    let mut out = String::from("<h2 id=\"pipelines\">Pipelines</h2>\n<table>\n<tr><th>Pipeline</th><th>Account</th><th>Region</th><th>Team</th><th>Schedule</th>");
+    let mut out = String::from(
+        "<h2 id=\"pipelines\">Pipelines</h2>\n<table>\n<tr><th>Pipeline</th><th>Account</th><th>Region</th><th>Team</th><th>Schedule</th>",
+    );
     if graph.with_status {
         out.push_str("<th>State</th><th>Waiting for</th>");
     }

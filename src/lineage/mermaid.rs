@@ -65,7 +65,12 @@ pub fn render(graph: &Graph) -> String {
         ),
     ];
     for (class, has) in &classes {
-        push_class(&mut out, class, &ids, (0..graph.nodes.len()).filter(|&i| has(i)));
+        push_class(
+            &mut out,
+            class,
+            &ids,
+            (0..graph.nodes.len()).filter(|&i| has(i)),
+        );
     }
     for state in ["waiting", "triggered", "running", "completed", "error"] {
         let of = |i: &usize| graph.nodes[*i].state_class().as_deref() == Some(state);
@@ -127,11 +132,9 @@ fn ids(graph: &Graph) -> Vec<String> {
                 (Kind::DataProduct, _) => "d",
             };
             let base = match n.kind {
-                Kind::Pipeline => format!(
-                    "{prefix}_{}_{}",
-                    n.account.as_deref().unwrap_or(""),
-                    n.name
-                ),
+                Kind::Pipeline => {
+                    format!("{prefix}_{}_{}", n.account.as_deref().unwrap_or(""), n.name)
+                }
                 Kind::DataProduct => format!("{prefix}_{}", n.name),
             };
             taken.take(&base)

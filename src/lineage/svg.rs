@@ -257,7 +257,12 @@ mod tests {
             label: "l&".into(),
             title: "a → d".into(),
         }];
-        let svg = draw(&["account 1".into(), "account 2".into()], &boxes, &lines, &["arrow"]);
+        let svg = draw(
+            &["account 1".into(), "account 2".into()],
+            &boxes,
+            &lines,
+            &["arrow"],
+        );
         assert!(svg.contains(">a&lt;b</text>"));
         assert!(svg.contains("<title>t&quot;</title>"));
         assert!(svg.contains("class=\"edge publish\""));

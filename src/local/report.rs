@@ -538,7 +538,12 @@ fn graph(pipelines: &[LocalPipeline], played: &Play<'_>, rows: &[Row]) -> String
         })
         .collect();
     let lines: Vec<svg::Line> = edges.iter().map(|e| line(&nodes, e)).collect();
-    let mut svg = svg::draw(&titles, &boxes, &lines, &["arrow", "arrow-used", "arrow-fired"]);
+    let mut svg = svg::draw(
+        &titles,
+        &boxes,
+        &lines,
+        &["arrow", "arrow-used", "arrow-fired"],
+    );
     svg.push_str(
         "<div class=\"legend\">\
          <span><span class=\"line\"></span>led to a trigger in this run</span>\

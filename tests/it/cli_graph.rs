@@ -31,7 +31,12 @@ fn graph(args: &[&str]) -> String {
 
 #[test]
 fn each_format_of_both_examples() {
-    for (format, ext) in [("mermaid", "mmd"), ("dot", "dot"), ("json", "json"), ("html", "html")] {
+    for (format, ext) in [
+        ("mermaid", "mmd"),
+        ("dot", "dot"),
+        ("json", "json"),
+        ("html", "html"),
+    ] {
         let text = graph(&["--format", format]);
         insta::assert_snapshot!(format!("examples.{ext}"), text);
     }
@@ -41,14 +46,24 @@ fn each_format_of_both_examples() {
 fn mermaid_groups_accounts_and_marks_the_fallback_edge() {
     let text = graph(&[]);
     assert!(text.starts_with("flowchart LR\n"));
-    for account in ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555", "666666666666"] {
+    for account in [
+        "111111111111",
+        "222222222222",
+        "333333333333",
+        "444444444444",
+        "555555555555",
+        "666666666666",
+    ] {
         assert!(
             text.contains(&format!("subgraph acct_{account}[\"account {account}")),
             "{account} is a group:\n{text}"
         );
     }
     // The fallback: dotted, labelled, and red through linkStyle on its index.
-    let edges: Vec<&str> = text.lines().filter(|l| l.contains("-->") || l.contains("-.->")).collect();
+    let edges: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("-->") || l.contains("-.->"))
+        .collect();
     let fallback: Vec<usize> = edges
         .iter()
         .enumerate()
@@ -57,19 +72,35 @@ fn mermaid_groups_accounts_and_marks_the_fallback_edge() {
         .collect();
     assert_eq!(fallback.len(), 2, "{text}");
     for &i in &fallback {
-        assert!(edges[i].contains("anyOf · FAILED, TIMED_OUT · fallback"), "{}", edges[i]);
-        assert!(edges[i].ends_with("p_333333333333_pipeline_x_fallback"), "{}", edges[i]);
+        assert!(
+            edges[i].contains("anyOf · FAILED, TIMED_OUT · fallback"),
+            "{}",
+            edges[i]
+        );
+        assert!(
+            edges[i].ends_with("p_333333333333_pipeline_x_fallback"),
+            "{}",
+            edges[i]
+        );
     }
     let style = format!(
         "linkStyle {} stroke:#d1242f",
-        fallback.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+        fallback
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     );
     assert!(text.contains(&style), "{text}");
     // The data-mesh chain: products as cylinders between their publisher and dependents.
     assert!(text.contains("d_D1_DS3[(\"D1/DS3<br/>data product\")]"));
     assert!(text.contains("p_555555555555_d1_ds3 -->|\"publishes\"| d_D1_DS3"));
     assert!(text.contains("d_D1_DS3 -->|\"allOf\"| p_555555555555_d1_ds4"));
-    assert!(text.contains("p_111111111111_listings -->|\"allOf · SUCCEEDED\"| p_333333333333_pipeline_x"));
+    assert!(
+        text.contains(
+            "p_111111111111_listings -->|\"allOf · SUCCEEDED\"| p_333333333333_pipeline_x"
+        )
+    );
 }
 
 /// Mermaid's own parser accepts what `dpc graph` prints (a node or link style on a missing
@@ -128,7 +159,10 @@ fn json_has_the_documented_shape() {
     let fallback: Vec<&Value> = edges.iter().filter(|e| e["fallback"] == true).collect();
     assert_eq!(fallback.len(), 2);
     for e in fallback {
-        assert_eq!(e["to"], "pipeline:333333333333/eu-west-1/pipeline-x-fallback");
+        assert_eq!(
+            e["to"],
+            "pipeline:333333333333/eu-west-1/pipeline-x-fallback"
+        );
         assert_eq!(e["kind"], "execution");
         assert_eq!(e["rule"], "anyOf");
         assert_eq!(e["statuses"], serde_json::json!(["FAILED", "TIMED_OUT"]));
@@ -157,7 +191,8 @@ fn upstreams_outside_the_tree_are_external() {
         .arg(example("examples/case-study/pipeline-x"))
         .run();
     mermaid.assert_stdout_contains("x_111111111111_listings[\"listings<br/>external pipeline\"]");
-    mermaid.assert_stdout_contains("class x_111111111111_listings,x_222222222222_searches external");
+    mermaid
+        .assert_stdout_contains("class x_111111111111_listings,x_222222222222_searches external");
 }
 
 #[test]
@@ -173,21 +208,37 @@ fn the_html_page_is_well_formed_and_self_contained() {
 
 /// `dpc local run examples/case-study --fail searches` over 2026-11-26 in `dir`.
 fn local_run_failing_searches(dir: &Path) {
-    dpc(["--quiet", "local", "run", "--from", "2026-11-26", "--fail", "searches"])
-        .arg(example("examples/case-study"))
-        .current_dir(dir)
-        .run()
-        .assert_code(1);
+    dpc([
+        "--quiet",
+        "local",
+        "run",
+        "--from",
+        "2026-11-26",
+        "--fail",
+        "searches",
+    ])
+    .arg(example("examples/case-study"))
+    .current_dir(dir)
+    .run()
+    .assert_code(1);
 }
 
 #[test]
 fn status_after_a_failed_searches_shows_pipeline_x_waiting_on_searches() {
     let dir = tempfile::tempdir().expect("tmp");
     local_run_failing_searches(dir.path());
-    let run = dpc(["--quiet", "graph", "--status", "--at", "2026-11-26T12:00:00Z", "--format", "json"])
-        .arg(example("examples/case-study"))
-        .current_dir(dir.path())
-        .run();
+    let run = dpc([
+        "--quiet",
+        "graph",
+        "--status",
+        "--at",
+        "2026-11-26T12:00:00Z",
+        "--format",
+        "json",
+    ])
+    .arg(example("examples/case-study"))
+    .current_dir(dir.path())
+    .run();
     run.assert_code(0);
     let json = run.json();
     assert_eq!(json["withStatus"], true);
@@ -201,7 +252,10 @@ fn status_after_a_failed_searches_shows_pipeline_x_waiting_on_searches() {
             .unwrap_or_else(|| panic!("{name} in {json:#}"))
     };
     assert_eq!(node("pipeline-x")["state"], "WAITING");
-    assert_eq!(node("pipeline-x")["waitingFor"], serde_json::json!(["searches"]));
+    assert_eq!(
+        node("pipeline-x")["waitingFor"],
+        serde_json::json!(["searches"])
+    );
     assert_eq!(node("searches")["state"], "ERROR");
     assert_eq!(node("listings")["state"], "COMPLETED");
     assert_eq!(node("pipeline-x-fallback")["state"], "COMPLETED");
@@ -210,21 +264,36 @@ fn status_after_a_failed_searches_shows_pipeline_x_waiting_on_searches() {
         .expect("edges")
         .iter()
         .filter(|e| e["waiting"] == true)
-        .map(|e| (e["from"].as_str().unwrap_or_default(), e["to"].as_str().unwrap_or_default()))
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap_or_default(),
+                e["to"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(
         waiting,
-        [("pipeline:222222222222/eu-west-1/searches", "pipeline:333333333333/eu-west-1/pipeline-x")]
+        [(
+            "pipeline:222222222222/eu-west-1/searches",
+            "pipeline:333333333333/eu-west-1/pipeline-x"
+        )]
     );
-    let mermaid = dpc(["--quiet", "graph", "--status", "--at", "2026-11-26T12:00:00Z"])
-        .arg(example("examples/case-study"))
-        .current_dir(dir.path())
-        .run();
+    let mermaid = dpc([
+        "--quiet",
+        "graph",
+        "--status",
+        "--at",
+        "2026-11-26T12:00:00Z",
+    ])
+    .arg(example("examples/case-study"))
+    .current_dir(dir.path())
+    .run();
     mermaid.assert_code(0);
     mermaid.assert_stdout_contains(
         "p_333333333333_pipeline_x[\"pipeline-x<br/>cron(0 0 * * ? *)<br/>WAITING on searches\"]",
     );
-    mermaid.assert_stdout_contains("-->|\"allOf · SUCCEEDED · waiting\"| p_333333333333_pipeline_x");
+    mermaid
+        .assert_stdout_contains("-->|\"allOf · SUCCEEDED · waiting\"| p_333333333333_pipeline_x");
     mermaid.assert_stdout_contains("class p_333333333333_pipeline_x waiting");
     mermaid.assert_stdout_contains("class p_222222222222_searches error");
 }
@@ -238,7 +307,11 @@ fn status_without_a_store_says_how_to_make_one() {
         .run();
     run.assert_code(2);
     run.assert_stderr_contains("no store at .dpc/state.db");
-    assert!(run.stdout().is_empty(), "nothing half-written: {}", run.stdout());
+    assert!(
+        run.stdout().is_empty(),
+        "nothing half-written: {}",
+        run.stdout()
+    );
 }
 
 #[test]
@@ -302,10 +375,17 @@ fn central_reads_the_states_from_the_central_table() {
                 let listings = id("111111111111", "listings");
                 let searches = id("222222222222", "searches");
                 for (pipeline, exec, status, started, stopped) in [
-                    (&listings, "l-1", "SUCCEEDED", at - 3_600_000, at - 3_000_000),
+                    (
+                        &listings,
+                        "l-1",
+                        "SUCCEEDED",
+                        at - 3_600_000,
+                        at - 3_000_000,
+                    ),
                     (&searches, "s-1", "FAILED", at - 1_800_000, at - 1_200_000),
                 ] {
-                    let event = status_event(pipeline, exec, status, started, Some(stopped), "SCHEDULED");
+                    let event =
+                        status_event(pipeline, exec, status, started, Some(stopped), "SCHEDULED");
                     manager.handle_status(&event, stopped).expect("recorded");
                 }
             })
@@ -319,7 +399,15 @@ fn central_reads_the_states_from_the_central_table() {
     .expect("dpc.yaml");
     let run = dynamo
         .moto
-        .dpc(["--quiet", "graph", "--central", "--format", "json", "--at", "2026-11-26T06:30:00Z"])
+        .dpc([
+            "--quiet",
+            "graph",
+            "--central",
+            "--format",
+            "json",
+            "--at",
+            "2026-11-26T06:30:00Z",
+        ])
         .arg(example("examples/case-study"))
         .arg("--config-dir")
         .arg(config.path())
