@@ -16,6 +16,7 @@ use super::registry::{PipelineId, Registration};
 use super::runlog::{self, Observation, Run, execution_arn, state_machine_arn};
 use super::store::{Millis, OutboxItem, OutboxKind, StoreError, TriggerRecord, Tx};
 use super::time::format_time;
+use super::window::{self, Periods};
 use crate::events::{DataProductRefresh, ExecutionStatusChange};
 
 /// A chain longer than this is not a plan but a loop (validate rejects cycles; a registry
@@ -63,6 +64,8 @@ pub struct Waiting {
     pub pipeline: PipelineId,
     /// Leaves not satisfied, with the statuses they need (`searches FAILED|TIMED_OUT`).
     pub waits_for: Vec<String>,
+    /// It has a schedule period and was triggered in the current one (at most one run each).
+    pub ran_this_period: bool,
 }
 
 impl Plan {
@@ -79,8 +82,11 @@ impl Plan {
             ));
         }
         for w in &self.waiting {
-            let why = if w.waits_for.is_empty() {
-                "its condition holds, but it fired already in this window".to_string()
+            let why = if w.ran_this_period {
+                "it was triggered in this schedule period already (at most once a period)"
+                    .to_string()
+            } else if w.waits_for.is_empty() {
+                "its condition does not hold".to_string()
             } else {
                 format!("still waits for {}", w.waits_for.join(", "))
             };
@@ -158,7 +164,8 @@ pub(super) fn plan(
             queue.push_back((refresh(&d.domain, &d.name, &d.account, at + 1)?, depth));
         }
     }
-    let waiting = waiting(&overlay, &succeeded, &follows)?;
+    let end = now + i64::try_from(seq).unwrap_or(i64::MAX / 4);
+    let waiting = waiting(&overlay, &succeeded, &follows, end)?;
     Ok(Plan { follows, waiting })
 }
 
@@ -167,6 +174,7 @@ fn waiting(
     overlay: &Overlay<'_>,
     succeeded: &[String],
     follows: &[Follow],
+    now: Millis,
 ) -> Result<Vec<Waiting>, StoreError> {
     let followed: HashSet<String> = follows.iter().map(|f| f.pipeline.key()).collect();
     let mut seen = BTreeSet::new();
@@ -180,8 +188,12 @@ fn waiting(
                 continue;
             };
             let state = overlay.state(&key)?;
+            let periods = Periods::of(&reg);
+            let start = window::view(&reg, &periods, None, now).period_start;
+            let last = state.as_ref().and_then(|s| s.last_trigger_at);
             out.push(Waiting {
                 waits_for: unsatisfied(&reg, state.as_ref()),
+                ran_this_period: start.zip(last).is_some_and(|(s, l)| l >= s),
                 pipeline: reg.id,
             });
         }

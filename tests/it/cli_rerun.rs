@@ -103,7 +103,7 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
         "{started}"
     );
 
-    // pipeline-x's leaves were reset when it fired: a second rerun plans nobody.
+    // pipeline-x ran in this daily period: a second rerun plans nobody.
     let again = dpc(["rerun", "searches", "--yes"])
         .arg(example("case-study"))
         .current_dir(dir.path())
@@ -112,7 +112,7 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
         .assert_code(0)
         .assert_stdout_contains("nothing follows")
         .assert_stdout_contains(
-            "will not follow: pipeline-x (333333333333): still waits for listings SUCCEEDED",
+            "will not follow: pipeline-x (333333333333): it was triggered in this schedule period already",
         );
     assert!(
         !again.stderr().contains("pipeline-x  started"),
