@@ -194,10 +194,13 @@ impl Local {
     pub fn open(path: &Path, pipelines: &[LocalPipeline]) -> Result<Local, Error> {
         let mut manager = Manager::new(open_local(path)?);
         let fault = |e: crate::manager::store::StoreError| Error::usage(e.to_string());
-        let at = manager.last_event_at().map_err(fault)?.ok_or_else(|| {
+        let last = manager.last_event_at().map_err(fault)?.ok_or_else(|| {
             Error::usage(format!("nothing has run in {} yet", path.display()))
                 .hint("play the projects first: `dpc local run PATH`")
         })?;
+        // A second later: local execution names carry their start second, and a new run
+        // named like one before it would be taken for that run by the manager.
+        let at = last + 1_000;
         for p in pipelines {
             manager.register(&p.reg, at).map_err(fault)?;
         }

@@ -216,3 +216,44 @@ fn a_published_product_runs_its_waiting_consumer() {
     .assert_code(2)
     .assert_stderr_contains("is not KEY=VALUE");
 }
+
+/// `up` (daily at 03:00, one step, no retry) and `down`, which runs after `up` SUCCEEDED.
+fn up_and_down(dir: &Path) -> std::path::PathBuf {
+    let tree = dir.join("tree");
+    let up = "name: up\nteam: t\naccount: \"123456789012\"\nregion: eu-west-1\ntrigger:\n  schedule: {hour: 3}\ncompute:\n  type: EMR\n  emr: {releaseLabel: emr-7.5.0, instanceType: m5.xlarge, instanceCount: 1}\nsteps:\n  - name: load\n    type: SHELL\n    script: s3://example-bucket/load.sh\n    local: {command: \"echo loading\"}\n";
+    let down = "name: down\nteam: t\naccount: \"123456789012\"\nregion: eu-west-1\ntrigger:\n  executions:\n    allOf:\n      - {name: up}\ncompute: {type: NONE}\n";
+    for (name, text) in [("up", up), ("down", down)] {
+        std::fs::create_dir_all(tree.join(name)).expect("mkdir");
+        std::fs::write(tree.join(name).join("pipeline.yaml"), text).expect("write");
+    }
+    tree
+}
+
+#[test]
+fn a_rerun_right_after_a_run_that_failed_at_once_is_a_run_of_its_own() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tree = up_and_down(dir.path());
+    dpc(["local", "run", "--from", "2026-11-26", "--fail", "up"])
+        .arg(&tree)
+        .current_dir(dir.path())
+        .run()
+        .assert_code(1);
+    // up failed within its start second: the rerun must not be taken for that run.
+    let run = dpc(["rerun", "up", "--yes", "--output", "json"])
+        .current_dir(dir.path())
+        .run();
+    run.assert_code(0);
+    let out = lines(&run);
+    assert_eq!(
+        of(&out[1..], &["started", "succeeded", "failed", "triggered"]),
+        [
+            ("up", "started"),
+            ("up", "succeeded"),
+            ("down", "triggered"),
+            ("down", "started"),
+            ("down", "succeeded"),
+        ],
+        "{}",
+        run.report()
+    );
+}
