@@ -316,8 +316,9 @@ fn write_notifications(logs: &Path, timeline: &[Entry]) -> Result<(), Error> {
 
 /// The runs' OpenLineage events: POSTed to dpc.yaml's `lineage.url` (`transport: http`), else
 /// written as JSON lines to its `path` or `lineage.jsonl` beside the store — replaced, or
-/// added to with `--resume`/`--live` — through a temporary file renamed over it.
-fn write_lineage(
+/// added to with `--resume`/`--live` — through a temporary file renamed over it. Other
+/// commands that play the local runtime (`dpc rerun`, `dpc publish`) can call it (`append`).
+pub(crate) fn write_lineage(
     config: Option<&Lineage>,
     store: &Path,
     append: bool,
