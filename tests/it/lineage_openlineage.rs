@@ -43,9 +43,19 @@ fn spec(file: &str) -> Value {
 
 /// Checks every event against `OpenLineage.json` (formats too: uuid, date-time, uri), each
 /// facet against its own schema file (a facet dpc emits without a file here fails), and each
-/// facet's `_schemaURL` against the file's `$id`. Panics naming the event and the errors.
+/// facet's `_schemaURL` against the file's `$id`. Panics naming the event and the problems.
 pub(crate) fn validate_all(events: &[Value]) {
     assert!(!events.is_empty(), "no events to validate");
+    for (e, problems) in events.iter().zip(problems(events)) {
+        assert!(
+            problems.is_empty(),
+            "{e:#}\nis not a valid RunEvent: {problems:#?}"
+        );
+    }
+}
+
+/// What is wrong with each event (see [`validate_all`]).
+fn problems(events: &[Value]) -> Vec<Vec<String>> {
     let core = spec("OpenLineage.json");
     let facets: Vec<(&str, Value)> = FACETS
         .iter()
@@ -71,37 +81,40 @@ pub(crate) fn validate_all(events: &[Value]) {
         .iter()
         .map(|(k, f)| (*k, (id(f), build(f))))
         .collect();
-    for e in events {
-        let errors: Vec<String> = event_validator
-            .iter_errors(e)
-            .map(|x| format!("{x} at {}", x.instance_path()))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{e:#}\nis not a valid RunEvent: {errors:#?}"
-        );
-        assert!(e["run"]["runId"].is_string(), "{e:#}\nis not a RunEvent");
-        let all = [&e["run"]["facets"], &e["job"]["facets"]];
-        for (key, facet) in all.iter().filter_map(|f| f.as_object()).flatten() {
-            let (file_id, v) = facet_validators
-                .get(key.as_str())
-                .unwrap_or_else(|| panic!("facet `{key}` has no schema file to check it against"));
-            let wrapped = json!({key.clone(): facet});
-            let errors: Vec<String> = v
-                .iter_errors(&wrapped)
-                .map(|x| format!("{x} at {}", x.instance_path()))
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "facet {key} of\n{e:#}\nis invalid: {errors:#?}"
-            );
-            let url = facet["_schemaURL"].as_str().unwrap_or_default();
-            assert!(
-                url.starts_with(&format!("{file_id}#/$defs/")),
-                "facet {key}: _schemaURL {url} is not in {file_id}"
-            );
-        }
-    }
+    let errors = |v: &jsonschema::Validator, x: &Value| -> Vec<String> {
+        v.iter_errors(x)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect()
+    };
+    events
+        .iter()
+        .map(|e| {
+            let mut out = errors(&event_validator, e);
+            if !e["run"]["runId"].is_string() {
+                out.push("not a RunEvent".into());
+            }
+            let all = [&e["run"]["facets"], &e["job"]["facets"]];
+            for (key, facet) in all.iter().filter_map(|f| f.as_object()).flatten() {
+                let Some((file_id, v)) = facet_validators.get(key.as_str()) else {
+                    out.push(format!(
+                        "facet `{key}` has no schema file to check it against"
+                    ));
+                    continue;
+                };
+                let wrapped = json!({key.clone(): facet});
+                out.extend(
+                    errors(v, &wrapped)
+                        .into_iter()
+                        .map(|x| format!("facet {key}: {x}")),
+                );
+                let url = facet["_schemaURL"].as_str().unwrap_or_default();
+                if !url.starts_with(&format!("{file_id}#/$defs/")) {
+                    out.push(format!("facet {key}: _schemaURL {url} is not in {file_id}"));
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 /// `dpc local run PATH --from 2026-11-26 EXTRA…` in `dir` (store, logs and lineage there).
@@ -251,6 +264,51 @@ fn every_event_of_both_examples_validates_against_the_schemas() {
         d1[0].1["run"]["facets"]["jobDependencies"]["trigger_rule"],
         "ALL_SUCCESS"
     );
+}
+
+/// The checks catch what they are for: each broken copy of a valid event has a problem.
+#[test]
+fn the_checks_reject_broken_events() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tree = Path::new(ROOT).join("examples/case-study");
+    local_run(dir.path(), &tree, &["--fail", "searches"]).assert_code(1);
+    let events = read_lines(&dir.path().join(".dpc/lineage.jsonl"));
+    let failed = events
+        .iter()
+        .find(|e| e["eventType"] == "FAIL")
+        .expect("a FAIL event");
+    type Break = fn(&mut Value);
+    let breaks: [(&str, Break); 7] = [
+        ("runId not a UUID", |e| {
+            e["run"]["runId"] = json!("searches-1")
+        }),
+        ("eventTime not a date-time", |e| {
+            e["eventTime"] = json!("yesterday")
+        }),
+        ("eventType unknown", |e| e["eventType"] = json!("DONE")),
+        ("job without name", |e| {
+            e["job"].as_object_mut().map(|j| j.remove("name"));
+        }),
+        ("errorMessage without programmingLanguage", |e| {
+            let facet = &mut e["run"]["facets"]["errorMessage"];
+            facet
+                .as_object_mut()
+                .map(|f| f.remove("programmingLanguage"));
+        }),
+        ("facet without _producer", |e| {
+            let facet = &mut e["run"]["facets"]["errorMessage"];
+            facet.as_object_mut().map(|f| f.remove("_producer"));
+        }),
+        ("a facet of no known schema", |e| {
+            e["run"]["facets"]["custom"] = json!({"_producer": "urn:x", "_schemaURL": "urn:y"});
+        }),
+    ];
+    assert!(problems(std::slice::from_ref(failed))[0].is_empty());
+    for (what, f) in breaks {
+        let mut broken = failed.clone();
+        f(&mut broken);
+        assert!(!problems(&[broken])[0].is_empty(), "{what}: not caught");
+    }
 }
 
 #[test]
