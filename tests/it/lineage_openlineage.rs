@@ -491,3 +491,41 @@ fn validate_rejects_an_http_transport_without_a_url() {
     run.assert_stderr_contains("dpc::config::lineage");
     run.assert_stderr_contains("`transport: http` needs a `url`");
 }
+
+#[test]
+fn a_resumed_run_adds_its_events_to_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tree = Path::new(ROOT).join("examples/case-study");
+    local_run(dir.path(), &tree, &[]).assert_code(0);
+    let file = dir.path().join(".dpc/lineage.jsonl");
+    let first = read_lines(&file);
+    dpc([
+        "local",
+        "run",
+        "--from",
+        "2026-11-27",
+        "--store",
+        ".dpc/store.db",
+        "--resume",
+    ])
+    .arg(&tree)
+    .current_dir(dir.path())
+    .run()
+    .assert_code(0);
+    let both = read_lines(&file);
+    assert!(
+        both.len() > first.len(),
+        "{} then {}",
+        first.len(),
+        both.len()
+    );
+    assert_eq!(both[..first.len()], first[..]);
+    validate_all(&both);
+    each_run_starts_and_ends(&both);
+    // A run without --resume starts the file afresh (the same runs; the steps' real
+    // durations move the end times).
+    local_run(dir.path(), &tree, &[]).assert_code(0);
+    let key = |e: &Value| (e["run"]["runId"].clone(), e["eventType"].clone());
+    let again: Vec<_> = read_lines(&file).iter().map(key).collect();
+    assert_eq!(again, first.iter().map(key).collect::<Vec<_>>());
+}
