@@ -174,10 +174,16 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         region: region.as_deref(),
     };
     let Some(package) = package else {
+        let slack = match slack {
+            Some(arn) => arn.to_string(),
+            None => runtime()?
+                .block_on(deployed_slack(&targets, global))
+                .map_err(Error::failed)?,
+        };
         let status = deploy(
             central::STACK_NAME,
             &template,
-            code_parameters("", "", slack.unwrap_or_default()),
+            code_parameters("", "", &slack),
             &targets,
             options,
             global,
@@ -201,6 +207,22 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
     term.finish();
     let (reports, upload) = result.map_err(Error::failed)?;
     print(&reports, upload.as_ref(), &package, global)
+}
+
+/// The deployed stack's Slack token secret (empty without one), kept by a run without
+/// `--slack-token-secret` or `--no-slack`.
+async fn deployed_slack(targets: &Targets<'_>, global: &GlobalArgs) -> Result<String, String> {
+    let Some((_, config)) = reach_each(targets, global).await?.into_iter().next() else {
+        return Ok(String::new());
+    };
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let mut found = code::stack_parameters(
+        &cfn,
+        central::STACK_NAME,
+        &[central::SLACK_SECRET_PARAMETER],
+    )
+    .await?;
+    Ok(found.remove(0))
 }
 
 fn code_parameters(bucket: &str, key: &str, slack: &str) -> Vec<(String, String)> {

@@ -2,8 +2,9 @@
 //! producer accounts put status and refresh events on, the rule feeding them to the trigger
 //! manager through an SQS FIFO queue (with a dead-letter queue and its alarm), the manager's
 //! DynamoDB table, the artifacts bucket the functions' code is uploaded to, the manager,
-//! reconciler and registration functions (only when their code is given:
-//! `CodeBucket`/`CodeKey`), one rule per consumer account forwarding its triggers to its
+//! reconciler, registration and notifier functions (only when their code is given:
+//! `CodeBucket`/`CodeKey`; the notifier posts to Slack only with `SlackTokenSecretArn`), one
+//! rule per consumer account forwarding its triggers to its
 //! `dpc-pipelines` bus, and the SSM parameters `/dpc/central/…`. Built as a typed JSON value,
 //! deterministically: the same accounts in any order give the same template.
 //!
@@ -164,11 +165,11 @@ pub fn template(spec: &Spec) -> Value {
     parameters(&mut r);
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, artifacts bucket, manager/reconciler/registration functions, trigger forwarding"),
+        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, artifacts bucket, manager/reconciler/registration/notifier functions, trigger forwarding"),
         "Parameters": {
             "CodeBucket": {"Type": "String", "Default": "", "Description": "S3 bucket holding the dpc functions' code (empty: the functions are not created)"},
             "CodeKey": {"Type": "String", "Default": "", "Description": "S3 key of the dpc functions' zip (provided.al2023, x86_64; empty: the functions are not created)"},
-            SLACK_SECRET_PARAMETER: {"Type": "String", "Default": "", "Description": "ARN of the Secrets Manager secret holding the Slack bot token (empty: no Slack notifier)"},
+            SLACK_SECRET_PARAMETER: {"Type": "String", "Default": "", "Description": "ARN of the Secrets Manager secret holding the Slack bot token (empty: the notifier does not post to Slack)"},
         },
         "Conditions": {
             HAS_CODE: {"Fn::And": [

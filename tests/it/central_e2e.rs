@@ -1035,4 +1035,27 @@ async fn the_central_notifier_posts_a_thread_per_run_and_publishes_email_and_ops
     setup(&["--no-slack"]).assert_code(0);
     assert_eq!(stack_parameter(central.clone()).await, "");
     deployed(&moto, &central, "dpc-notifier").await;
+    // Without functions too, a secret once given is kept (another secret: moto compares a
+    // change set's parameters with those the stack was created with, and would see no update).
+    let other = aws_sdk_secretsmanager::Client::new(&central)
+        .create_secret()
+        .name("dpc/slack-bot-2")
+        .secret_string("xoxb-2")
+        .send()
+        .await
+        .expect("secret")
+        .arn()
+        .unwrap_or_default()
+        .to_string();
+    let no_functions = |extra: &[&str]| {
+        moto.dpc(["setup-central-account", "--config-dir", tree_arg, "--yes"])
+            .arg("--no-functions")
+            .args(extra)
+            .run()
+            .assert_code(0);
+    };
+    no_functions(&["--slack-token-secret", &other]);
+    assert_eq!(stack_parameter(central.clone()).await, other);
+    no_functions(&[]);
+    assert_eq!(stack_parameter(central.clone()).await, other);
 }
