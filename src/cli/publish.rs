@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::rerun::{Local, central_of, print_plan};
+use super::rerun::{Local, print_plan};
 use super::setup_user_account::load_config;
 use super::status::DEFAULT_STORE;
 use super::term::{aws_options, runtime};
@@ -74,8 +74,7 @@ pub fn run(args: &PublishArgs, global: &GlobalArgs) -> Result<ExitStatus, Error>
     let plan = local.plan(&origin)?;
     let what = format!("{}/{} is refreshed", args.domain, args.name);
     print_plan(&plan, &what, local.at, global)?;
-    let central = central_of(&tree);
-    local.play(&pipelines, central, &args.logs, global, |runtime, at| {
+    local.play(&tree, &pipelines, &args.logs, global, |runtime, at| {
         runtime.inject(at, event);
         Ok(())
     })

@@ -24,6 +24,7 @@ use crate::manager::runlog::state_machine_arn;
 use crate::manager::time::{Millis, format_time};
 use crate::manager::whatif::{Origin, Plan};
 use crate::manager::{Manager, PipelineStatus};
+use crate::pipeline::load::Validated;
 use crate::pipeline::model::{Central, Config, Pipeline};
 
 /// What to say when a prompt is needed and there is no terminal.
@@ -78,8 +79,7 @@ pub fn run(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::Success);
     }
     let input = rerun_input(local.at);
-    let central = central_of(&tree);
-    local.play(&pipelines, central, &args.logs, global, |runtime, at| {
+    local.play(&tree, &pipelines, &args.logs, global, |runtime, at| {
         runtime.start_run(at, &target.name, &input)
     })
 }
@@ -171,7 +171,7 @@ fn find(pipelines: &[LocalPipeline], name: &str) -> Result<PipelineId, Error> {
 }
 
 /// The central account of the tree (dpc.yaml), or the local stand-in.
-pub(super) fn central_of(tree: &crate::pipeline::load::Validated) -> Central {
+fn central_of(tree: &Validated) -> Central {
     tree.pipelines()
         .find_map(|(_, c)| c.and_then(|c| c.central.clone()))
         .unwrap_or_else(|| Central {
@@ -218,11 +218,12 @@ impl Local {
     }
 
     /// Plays from the store's time what `queue` puts in and everything that follows, then
-    /// prints the timeline (stderr) and the runs (stdout), as `dpc local run` does.
+    /// prints the timeline (stderr) and the runs (stdout) and adds the runs' OpenLineage
+    /// events to the local run's, as `dpc local run --resume` does.
     pub fn play(
         self,
+        tree: &Validated,
         pipelines: &[LocalPipeline],
-        central: Central,
         logs: &Path,
         global: &GlobalArgs,
         queue: impl FnOnce(
@@ -236,7 +237,7 @@ impl Local {
             from: at,
             until: Millis::MAX / 4,
             fail: Vec::new(),
-            central,
+            central: central_of(tree),
             twice: false,
         };
         let runner = Processes {
@@ -247,6 +248,17 @@ impl Local {
             .idle();
         queue(&mut runtime, at).map_err(Error::usage)?;
         let (played, mut manager) = runtime.play().map_err(Error::usage)?;
+        let lineage = tree
+            .pipelines()
+            .find_map(|(_, c)| c.and_then(|c| c.lineage.clone()));
+        super::local_run::write_lineage(
+            lineage.as_ref(),
+            &store,
+            true,
+            pipelines,
+            &played,
+            global,
+        )?;
         let states = manager
             .status(at)
             .map_err(|e| Error::usage(e.to_string()))?;

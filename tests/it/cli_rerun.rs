@@ -63,6 +63,14 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
         .assert_stdout_contains("will follow: pipeline-x (333333333333) after listings SUCCEEDED, searches SUCCEEDED")
         .assert_stdout_contains("will not follow: pipeline-x-fallback (333333333333): still waits for listings FAILED|TIMED_OUT, searches FAILED|TIMED_OUT");
 
+    let lineage = || {
+        std::fs::read_to_string(dir.path().join(".dpc/lineage.jsonl"))
+            .expect("lineage.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+            .collect::<Vec<Value>>()
+    };
+    let before = lineage().len();
     let run = dpc(["rerun", "searches", "--yes", "--output", "json"])
         .arg(example("case-study"))
         .current_dir(dir.path())
@@ -94,6 +102,27 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
         .find(|e| e["event"] == "started" && e["pipeline"] == "searches")
         .expect("searches started");
     assert_eq!(started["detail"], "started (RERUN)");
+    // The rerun's OpenLineage events are added to the local run's: START and COMPLETE each.
+    let added: Vec<(String, String)> = lineage()[before..]
+        .iter()
+        .map(|e| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (text(&e["job"]["name"]), text(&e["eventType"]))
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = added
+        .iter()
+        .map(|(j, t)| (j.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("searches", "START"),
+            ("searches", "COMPLETE"),
+            ("pipeline-x", "START"),
+            ("pipeline-x", "COMPLETE"),
+        ]
+    );
     // Same day as the failed run: pipeline-x's daily period had not fired yet.
     assert!(
         started["at"]
