@@ -377,7 +377,7 @@ impl Notifier {
         match event {
             Event::Status { run } => self.publish(reg, run, None, now).await,
             Event::Step { run, step } => self.publish(reg, run, Some(step), now).await,
-            Event::Sla { .. } => Ok(Default::default()),
+            Event::Sla { alert, team } => self.publish_sla(reg, alert, team, now).await,
         }
     }
 

@@ -3,8 +3,10 @@
 //! pipeline's SNS topics ([`plan`], pure) — on the email topic the subject and plain-text body
 //! (`notify::email`) of every event the notification type reports; on the OpsGenie topic the
 //! alert (`notify::opsgenie`, alias per run) of a run that did not succeed, and, once a run of
-//! the pipeline succeeds, the close of every alert still open for it — then publishes each
-//! once, with the same claim and record as Slack messages (`notifier`).
+//! the pipeline succeeds, the close of every alert still open for it; and of a missed SLA
+//! ([`plan_sla`], under every notification type) its email and its OpsGenie alert
+//! (`notify::sla`, alias per pipeline and SLA day, left open like a run's) — then publishes
+//! each once, with the same claim and record as Slack messages (`notifier`).
 //!
 //! Open alerts are kept per pipeline in the manager's table (`NOTIFY#<account>/<region>/<name>`
 //! / `OPSGENIE#OPEN`, a string set of aliases): an alias is added before its alert is
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 use super::notifier::{Claim, Notifier};
 use crate::compile::notify::{sends_steps, statuses};
 use crate::manager::registry::Registration;
+use crate::notify::sla::{self, SlaAlert};
 use crate::notify::{RunView, Status, StepView, email, opsgenie};
 use crate::pipeline::raw::NotificationType;
 
@@ -113,6 +116,33 @@ pub fn plan(reg: &Registration, run: &RunView, step: Option<&StepView>) -> Vec<M
     out
 }
 
+/// The messages of a missed SLA, whatever the notification type (as on Slack): the email and
+/// the OpsGenie alert, keyed under the alert's `NOTIFY#<key>`.
+pub fn plan_sla(reg: &Registration, alert: &SlaAlert, team: &str) -> Vec<Message> {
+    let mut out = Vec::new();
+    if let Some(topic) = &reg.topics.email {
+        out.push(Message {
+            channel: Channel::Email,
+            topic: topic.clone(),
+            key: "EMAIL#sla".into(),
+            subject: Some(sla::email_subject(alert)),
+            body: sla::email_body(alert, team),
+        });
+    }
+    if let Some(topic) = &reg.topics.opsgenie {
+        let mut body = sla::opsgenie_alert(alert, team);
+        body["action"] = json!("create");
+        out.push(Message {
+            channel: Channel::Opsgenie,
+            topic: topic.clone(),
+            key: "OPSGENIE#alert#sla".into(),
+            subject: None,
+            body: body.to_string(),
+        });
+    }
+    out
+}
+
 /// The close of the alert `alias`, as a run of the pipeline succeeded.
 pub fn close(topic: &str, run: &RunView, alias: &str) -> Message {
     let mut body = opsgenie::close(run);
@@ -165,6 +195,28 @@ impl Notifier {
             if !open.is_empty() {
                 self.open_alerts(&pipeline, "DELETE", &open).await?;
             }
+        }
+        Ok(done)
+    }
+
+    /// Publishes a missed SLA's email and OpsGenie alert, each once; its alias is left open
+    /// for the pipeline's next success to close.
+    pub(super) async fn publish_sla(
+        &self,
+        reg: &Registration,
+        alert: &SlaAlert,
+        team: &str,
+        now: i64,
+    ) -> Result<Published, String> {
+        let mut done = Published::default();
+        let pk = format!("NOTIFY#{}", alert.key);
+        let pipeline = format!("NOTIFY#{}", reg.key());
+        for message in plan_sla(reg, alert, team) {
+            if message.channel == Channel::Opsgenie {
+                self.open_alerts(&pipeline, "ADD", &[sla::opsgenie_alias(alert)])
+                    .await?;
+            }
+            self.publish_once(&pk, &message, now, &mut done).await?;
         }
         Ok(done)
     }
@@ -343,5 +395,34 @@ mod tests {
             (body["action"].as_str(), body["alias"].as_str()),
             (Some("close"), Some("dpc-1-x-old"))
         );
+    }
+
+    #[test]
+    fn a_missed_sla_goes_to_both_topics_under_every_type() {
+        let alert = crate::notify::sla::fixtures::missed();
+        for kind in [
+            None,
+            Some(NotificationType::FullExecution),
+            Some(NotificationType::PipelineStatus),
+            Some(NotificationType::FailureOnly),
+        ] {
+            let messages = plan_sla(&reg(kind, true, true), &alert, "analytics");
+            assert_eq!(
+                channels(&messages),
+                [
+                    (Channel::Email, "EMAIL#sla".to_string()),
+                    (Channel::Opsgenie, "OPSGENIE#alert#sla".to_string())
+                ]
+            );
+            assert_eq!(
+                messages[0].subject.as_deref(),
+                Some(sla::email_subject(&alert).as_str())
+            );
+            assert_eq!(messages[0].body, sla::email_body(&alert, "analytics"));
+            let body: Value = serde_json::from_str(&messages[1].body).expect("JSON");
+            assert_eq!(body["action"], "create");
+            assert_eq!(body["alias"], sla::opsgenie_alias(&alert));
+        }
+        assert!(plan_sla(&reg(None, false, false), &alert, "").is_empty());
     }
 }

@@ -411,13 +411,8 @@ async fn an_unknown_channel_is_a_batch_item_failure_and_ends_in_the_dlq() {
     assert!(n.slack.calls().iter().all(|c| c.ts.is_none()));
 }
 
-/// A missed SLA as the manager raises it (its `dpc SLA Missed` event, taken from the outbox
-/// the reconciler's pass sends) is posted through `notify::sla`: a message of its own on the
-/// pipeline's channel, naming the upstream it waits for with its FAILED run, with the team;
-/// redelivered, it posts nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
-    let mut n = start().await;
+/// `late`, waiting on searches (222222222222), due at 09:00 Europe/Berlin.
+fn late() -> dpc::manager::registry::Registration {
     let mut reg = crate::common::manager::registration(
         "name: late\nteam: late-team\naccount: \"333333333333\"\nregion: eu-west-1\n\
          compute: {type: NONE}\ntrigger:\n  executions:\n    allOf:\n\
@@ -425,7 +420,13 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
          sla: {expectedBy: \"09:00\", timezone: Europe/Berlin}\n",
     );
     reg.id.region = "eu-west-1".into();
-    reg.slack_channels = vec!["C-SLA".into()];
+    reg
+}
+
+/// `reg` registered in the manager's table, searches FAILED at 06:01 UTC on 2026-01-01, and
+/// the SLA checked at 09:00 Berlin: the `dpc SLA Missed` event the reconciler's pass sends
+/// (taken from the outbox).
+fn missed_sla(n: &Notifier, reg: &dpc::manager::registry::Registration) -> Value {
     let store = n.central.store();
     // 2026-01-01: searches fails at 06:00 UTC; 09:00 Berlin is 08:00 UTC.
     let failed: dpc::events::StatusChangeEvent = serde_json::from_value(status_event(
@@ -440,7 +441,7 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
     let deadline = T0 - 2 * 3_600_000;
     let event = tokio::task::block_in_place(|| {
         let mut m = dpc::manager::Manager::new(store);
-        m.register(&reg, T0 - 10 * 3_600_000).expect("register");
+        m.register(reg, T0 - 10 * 3_600_000).expect("register");
         m.handle_status(&failed, T0 - 4 * 3_600_000 + 60_000)
             .expect("status");
         let alerts = m.check_slas(deadline).expect("check");
@@ -454,6 +455,19 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
         serde_json::from_str::<Value>(&item.body).expect("JSON")
     });
     assert_eq!(event["detail-type"], dpc::events::SLA_DETAIL_TYPE);
+    event
+}
+
+/// A missed SLA as the manager raises it (its `dpc SLA Missed` event, taken from the outbox
+/// the reconciler's pass sends) is posted through `notify::sla`: a message of its own on the
+/// pipeline's channel, naming the upstream it waits for with its FAILED run, with the team;
+/// redelivered, it posts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
+    let mut n = start().await;
+    let mut reg = late();
+    reg.slack_channels = vec!["C-SLA".into()];
+    let event = missed_sla(&n, &reg);
     n.central.put(std::slice::from_ref(&event)).await;
     let polls = n.mapping.drain(&mut n.function, 5).await;
     assert!(
@@ -508,6 +522,194 @@ async fn a_missed_sla_is_its_own_message_naming_what_it_waits_for() {
         (line["result"].as_str(), line["skipped"].as_u64()),
         (Some("DELIVERED"), Some(1))
     );
+}
+
+/// A topic of `late`'s account with an SQS probe subscribed to it: its ARN and the probe's URL.
+/// Played by the harness: the topic's subscribers (moto delivers email nowhere and would POST
+/// OpsGenie's https subscription to the internet), replaced by the probe.
+async fn probed_topic(sdk: &aws_config::SdkConfig, name: &str) -> (String, String) {
+    let sns = aws_sdk_sns::Client::new(sdk);
+    let topic = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn()
+        .unwrap_or_default()
+        .to_string();
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-probe"))
+        .send()
+        .await
+        .expect("probe queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn(&sqs, &url).await)
+        .send()
+        .await
+        .expect("probe subscription");
+    (topic, url)
+}
+
+/// The aliases of `late`'s OpsGenie alerts left open, as the notifier keeps them.
+async fn open_aliases(n: &Notifier) -> Vec<String> {
+    let item = aws_sdk_dynamodb::Client::new(&n.central.sdk)
+        .get_item()
+        .table_name(&n.central.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("NOTIFY#{ACCOUNT}/eu-west-1/late")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("OPSGENIE#OPEN".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem");
+    item.item()
+        .and_then(|i| i.get("aliases"))
+        .and_then(|a| a.as_ss().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A missed SLA goes to the pipeline's email and OpsGenie topics too (rendered by
+/// `notify::sla`), under every notification type — here FAILURE_ONLY, which sends no run email
+/// of a success: the email names what the pipeline waits for, the OpsGenie alert is created
+/// under the alias of the pipeline's SLA day and left open; redelivered, nothing is published
+/// again; the pipeline's next success closes the SLA's alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_sla_is_published_to_email_and_opsgenie_and_closed_by_a_success() {
+    let mut n = start().await;
+    let owner = n.central.moto.sdk_as(ACCOUNT).await;
+    let (email_topic, email_probe) = probed_topic(&owner, "dpc-late-email").await;
+    let (genie_topic, genie_probe) = probed_topic(&owner, "dpc-late-opsgenie").await;
+    let mut reg = late();
+    reg.notification_type = Some(dpc::pipeline::raw::NotificationType::FailureOnly);
+    reg.topics = dpc::manager::registry::Topics {
+        email: Some(email_topic),
+        opsgenie: Some(genie_topic),
+    };
+    let event = missed_sla(&n, &reg);
+    n.central.put(std::slice::from_ref(&event)).await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(
+        polls.iter().all(|p| p.released.is_empty()),
+        "{polls:#?}\n{:#?}",
+        n.function.lines()
+    );
+    assert!(n.slack.calls().is_empty(), "no Slack channel for late");
+
+    let mails = crate::common::lambda::take_all(&owner, &email_probe).await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(
+        mails[0]["Subject"],
+        "[dpc] SLA missed: late by 09:00 Europe/Berlin (333333333333)"
+    );
+    let body = mails[0]["Message"].as_str().unwrap_or_default();
+    for want in [
+        "late has not succeeded by 09:00 Europe/Berlin.",
+        "Why: waiting on searches (222222222222), whose last run FAILED at 06:01 UTC",
+        "  - searches (222222222222): last run FAILED at 2026-01-01 06:01:00 UTC",
+        "executions/details/arn:aws:states:eu-west-1:222222222222:execution:dpc-searches:s-1",
+        "Team:        late-team",
+    ] {
+        assert!(body.contains(want), "{want:?} missing from:\n{body}");
+    }
+    let alias = format!("dpc-sla-{ACCOUNT}-late-2026-01-01");
+    let genie = |messages: Vec<Value>| -> Vec<Value> {
+        messages
+            .iter()
+            .map(|m| serde_json::from_str(m["Message"].as_str().unwrap_or_default()).expect("JSON"))
+            .collect()
+    };
+    let alerts = genie(crate::common::lambda::take_all(&owner, &genie_probe).await);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(
+        (
+            alerts[0]["action"].as_str(),
+            alerts[0]["alias"].as_str(),
+            alerts[0]["priority"].as_str()
+        ),
+        (Some("create"), Some(alias.as_str()), Some("P3"))
+    );
+    assert_eq!(alerts[0]["details"]["waitingOn"], "searches");
+    assert_eq!(open_aliases(&n).await, [alias.clone()]);
+    let line = n
+        .function
+        .lines()
+        .into_iter()
+        .rfind(|l| l["event"] == "SLA")
+        .expect("a log line");
+    assert_eq!(
+        (line["result"].as_str(), &line["topics"]),
+        (
+            Some("DELIVERED"),
+            &json!({"emails": 1, "alerts": 1, "closes": 0, "skipped": 0})
+        )
+    );
+
+    // Redelivered: nothing is published again.
+    n.central.put(std::slice::from_ref(&event)).await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(polls.iter().all(|p| p.released.is_empty()), "{polls:#?}");
+    assert!(
+        crate::common::lambda::take_all(&owner, &email_probe)
+            .await
+            .is_empty()
+    );
+    assert!(
+        crate::common::lambda::take_all(&owner, &genie_probe)
+            .await
+            .is_empty()
+    );
+    let line = n
+        .function
+        .lines()
+        .into_iter()
+        .rfind(|l| l["event"] == "SLA")
+        .expect("a log line");
+    assert_eq!(line["topics"]["skipped"], 2, "{line}");
+
+    // late succeeds later that day: its close covers the SLA's alert (and, FAILURE_ONLY, no
+    // email of the success).
+    n.central
+        .put(&[status_event(
+            ACCOUNT,
+            "late",
+            "l-1",
+            "SUCCEEDED",
+            T0,
+            Some(T0 + 60_000),
+        )])
+        .await;
+    let polls = n.mapping.drain(&mut n.function, 5).await;
+    assert!(
+        polls.iter().all(|p| p.released.is_empty()),
+        "{polls:#?}\n{:#?}",
+        n.function.lines()
+    );
+    let closes = genie(crate::common::lambda::take_all(&owner, &genie_probe).await);
+    assert_eq!(closes.len(), 1, "{closes:#?}");
+    assert_eq!(
+        (closes[0]["action"].as_str(), closes[0]["alias"].as_str()),
+        (Some("close"), Some(alias.as_str()))
+    );
+    assert!(
+        crate::common::lambda::take_all(&owner, &email_probe)
+            .await
+            .is_empty()
+    );
+    assert!(open_aliases(&n).await.is_empty());
 }
 
 /// `--slack-token-secret` is checked before anything else (and excludes `--no-slack`), and the
