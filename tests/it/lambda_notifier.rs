@@ -643,7 +643,7 @@ async fn a_missed_sla_is_published_to_email_and_opsgenie_and_closed_by_a_success
         (Some("create"), Some(alias.as_str()), Some("P3"))
     );
     assert_eq!(alerts[0]["details"]["waitingOn"], "searches");
-    assert_eq!(open_aliases(&n).await, [alias.clone()]);
+    assert_eq!(open_aliases(&n).await, std::slice::from_ref(&alias));
     let line = n
         .function
         .lines()
