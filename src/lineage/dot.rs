@@ -6,7 +6,7 @@ use super::graph::{EdgeKind, Graph, Kind};
 
 pub fn render(graph: &Graph) -> String {
     let mut out = String::from(
-        "digraph dpc {\n  rankdir=LR;\n  node [shape=box, style=\"rounded\", fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9, color=\"#57606a\"];\n",
+        "digraph dpc {\n  rankdir=LR;\n  fontname=\"Helvetica\";\n  node [shape=box, style=\"rounded\", fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9, color=\"#57606a\"];\n",
     );
     for (g, group) in graph.groups().iter().enumerate() {
         out.push_str(&format!(
