@@ -424,3 +424,29 @@ fn central_reads_the_states_from_the_central_table() {
     assert_eq!(x["state"], "WAITING", "{json:#}");
     assert_eq!(x["waitingFor"], serde_json::json!(["searches"]));
 }
+
+/// README's Lineage section shows both examples exactly as `dpc graph` prints them.
+#[test]
+fn the_readme_graphs_are_what_the_command_prints() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    let lineage = &readme[readme.find("\n## Lineage\n").expect("a Lineage section")..];
+    let blocks: Vec<&str> = lineage
+        .split("```mermaid\n")
+        .skip(1)
+        .take(2)
+        .map(|b| b.split("```").next().unwrap_or_default())
+        .collect();
+    for (block, example) in blocks
+        .iter()
+        .zip(["examples/case-study", "examples/data-mesh"])
+    {
+        let run = dpc(["--quiet", "graph"]).arg(self::example(example)).run();
+        run.assert_code(0);
+        assert_eq!(
+            *block,
+            run.stdout(),
+            "README's graph of {example} is stale: paste `dpc graph {example}`"
+        );
+    }
+    assert_eq!(blocks.len(), 2);
+}
