@@ -54,24 +54,11 @@ pub fn render(graph: &Graph) -> String {
         ));
     }
     out.push_str(CLASSES);
-    let classes: [(&str, Box<dyn Fn(usize) -> bool>); 2] = [
-        (
-            "product",
-            Box::new(|i| graph.nodes[i].kind == Kind::DataProduct),
-        ),
-        (
-            "external",
-            Box::new(|i| graph.nodes[i].kind == Kind::Pipeline && graph.nodes[i].external),
-        ),
-    ];
-    for (class, has) in &classes {
-        push_class(
-            &mut out,
-            class,
-            &ids,
-            (0..graph.nodes.len()).filter(|&i| has(i)),
-        );
-    }
+    let nodes = || 0..graph.nodes.len();
+    let product = |i: &usize| graph.nodes[*i].kind == Kind::DataProduct;
+    push_class(&mut out, "product", &ids, nodes().filter(product));
+    let external = |i: &usize| graph.nodes[*i].kind == Kind::Pipeline && graph.nodes[*i].external;
+    push_class(&mut out, "external", &ids, nodes().filter(external));
     for state in ["waiting", "triggered", "running", "completed", "error"] {
         let of = |i: &usize| graph.nodes[*i].state_class().as_deref() == Some(state);
         push_class(&mut out, state, &ids, (0..graph.nodes.len()).filter(of));
