@@ -5,9 +5,9 @@
 //! [`transform`] applies EventBridge input transformers; [`process`] (the edge) runs steps'
 //! `local.command`s as real processes.
 
+pub mod lineage;
 #[allow(clippy::disallowed_methods)]
 pub mod process;
-pub mod lineage;
 pub mod report;
 pub mod runtime;
 pub mod services;
