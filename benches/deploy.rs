@@ -1,4 +1,4 @@
-//! Deploy benchmark (`cargo bench --bench deploy`), SPEC §8: "Re-deploying 100 unchanged
+//! Deploy benchmark (`cargo bench --bench deploy`), target: "Re-deploying 100 unchanged
 //! pipelines: seconds, not minutes". Against a moto server, 100 pipelines in the caller's
 //! account (EMR, GLUE and trigger-only; schedules, execution and data product triggers;
 //! notifications) are deployed once by `dpc deploy`, then re-deployed unchanged several times.

@@ -1,4 +1,4 @@
-//! Trigger manager benchmark (`cargo bench --bench manager`, SPEC §8): a registry of 700
+//! Trigger manager benchmark (`cargo bench --bench manager`): a registry of 700
 //! pipelines in 100 accounts in a SQLite file (WAL, one transaction per event); upstream
 //! status events (RUNNING, then SUCCEEDED or FAILED, some delivered twice) for random
 //! pipelines. Reports p50/p99/max latency per event (dedupe, run log, evaluation of every

@@ -3,7 +3,7 @@
 //! (a) quamina's status-event benchmark: one pattern matched against a 9.4 KB event
 //!     (`eventbridge-conformance/status-event-benchmark.json` in the shared data folder
 //!     `../shared/` beside the checkout, or under `$DPC_SHARED_DIR`).
-//! (b) 1,000 trigger-shaped patterns (SPEC §6.2) in one `Machine` against one trigger event.
+//! (b) 1,000 trigger-shaped patterns in one `Machine` against one trigger event.
 
 // A benchmark is an edge: it reads files, runs processes and reads the clock.
 #![allow(clippy::disallowed_methods)]
@@ -127,9 +127,7 @@ fn trigger_event(i: usize) -> String {
 }
 
 fn triggers() {
-    println!(
-        "(b) trigger patterns (SPEC §6.2) in one Machine, one trigger event (ns per event, median):"
-    );
+    println!("(b) trigger patterns in one Machine, one trigger event (ns per event, median):");
     let event = trigger_event(500);
     let patterns: Vec<Pattern> = (0..1000)
         .map(|i| Pattern::parse(&trigger_pattern(i)).expect("trigger pattern is valid"))

@@ -1,7 +1,7 @@
 //! `dpc synth` benchmark (`cargo bench --bench synth`): 1,000 pipelines in a temporary tree
 //! (EMR, GLUE and trigger-only pipelines, schedules, executions and data product triggers,
 //! notifications), synthesised end to end by the built binary: discovery, validation,
-//! compilation and writing 5,000 artifact files. Target (SPEC §8): under 1 s.
+//! compilation and writing 5,000 artifact files. Target: under 1 s.
 
 // A benchmark is an edge: it reads files, runs processes and reads the clock.
 #![allow(clippy::disallowed_methods)]

@@ -1,5 +1,5 @@
 //! `dpc publish --domain D --name N [--account A] [--attribute K=V]... [PATH...]`: emits a
-//! data product refresh event (§6.3) for an external producer, checked against the
+//! data product refresh event for an external producer, checked against the
 //! refresh-event schema first. Locally it goes to the local environment's central bus: the
 //! manager on the store `dpc local run` left decides, and the pipelines it triggers run (as
 //! `dpc rerun` plays them); with `--central` it is put on the central bus of dpc.yaml's
