@@ -1,6 +1,7 @@
 //! `dpc rerun NAME [PATH...]`: starts a new run of a pipeline marked RERUN, which counts for
 //! its dependents as scheduled and triggered runs do. Before starting, prints the plan: who
-//! would follow on success, computed by the trigger manager on the current dependency states (`manager::whatif`);
+//! would follow on success, computed by the trigger manager on the current dependency states
+//! (`manager::whatif`);
 //! `--downstream` prints only that. Locally it plays the local environment from the store at
 //! the virtual time it stopped, the rerun and everything it triggers, until nothing is
 //! pending; with `--aws` it starts `dpc-NAME` in the pipeline's account (Step Functions
