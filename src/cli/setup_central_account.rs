@@ -56,9 +56,13 @@ pub struct SetupCentralAccountArgs {
     pub no_slack: bool,
     /// Deploy the dpc-lineage function, posting every run's OpenLineage events to this http(s)
     /// endpoint (e.g. Marquez's `…/api/v1/lineage`); default: dpc.yaml's `lineage.url` with
-    /// `transport: http`. Without either, the function is not deployed (or is removed).
+    /// `transport: http`. Later runs without either keep the deployed stack's endpoint.
     #[arg(long, value_name = "URL")]
     pub lineage_url: Option<String>,
+    /// Turn lineage off: forget the deployed stack's endpoint (the dpc-lineage function is
+    /// removed).
+    #[arg(long, conflicts_with = "lineage_url")]
+    pub no_lineage: bool,
     /// Where to look for dpc.yaml (this folder or above).
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
@@ -66,16 +70,82 @@ pub struct SetupCentralAccountArgs {
     pub change_set: ChangeSetArgs,
 }
 
-/// `--lineage-url`, else dpc.yaml's http lineage endpoint.
-fn lineage_url(args: &SetupCentralAccountArgs, config: &Config) -> Result<Option<String>, Error> {
-    match (&args.lineage_url, &config.lineage) {
-        (Some(url), _) if !(url.starts_with("http://") || url.starts_with("https://")) => Err(
-            Error::usage(format!("--lineage-url {url}: not an http or https URL"))
-                .hint("e.g. --lineage-url https://marquez.example.com/api/v1/lineage"),
-        ),
-        (Some(url), _) => Ok(Some(url.clone())),
-        (None, Some(crate::pipeline::model::Lineage::Http(url))) => Ok(Some(url.clone())),
-        (None, _) => Ok(None),
+/// The stack parameters a run sets or keeps: the Slack token secret and the lineage endpoint
+/// (empty: off). Given as `Option`s (`None`: keep the deployed stack's), deployed as strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Settings<T> {
+    slack: T,
+    lineage: T,
+}
+
+/// The parameters of [`Settings`], in the order [`Settings::keep`] reads them.
+const KEPT: [&str; 2] = [
+    central::SLACK_SECRET_PARAMETER,
+    central::LINEAGE_URL_PARAMETER,
+];
+
+impl Settings<Option<String>> {
+    /// `--slack-token-secret` / `--no-slack`; `--lineage-url`, else dpc.yaml's http lineage
+    /// endpoint, / `--no-lineage`.
+    fn given(args: &SetupCentralAccountArgs, config: &Config) -> Result<Self, Error> {
+        if let Some(slack) = &args.slack_token_secret
+            && !(slack.starts_with("arn:") && slack.contains(":secretsmanager:"))
+        {
+            return Err(Error::usage(format!(
+                "--slack-token-secret {slack}: not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+            )));
+        }
+        let slack = match (&args.slack_token_secret, args.no_slack) {
+            (Some(arn), _) => Some(arn.clone()),
+            (None, true) => Some(String::new()),
+            (None, false) => None,
+        };
+        let lineage = match (&args.lineage_url, &config.lineage) {
+            _ if args.no_lineage => Some(String::new()),
+            (Some(url), _) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return Err(
+                    Error::usage(format!("--lineage-url {url}: not an http or https URL"))
+                        .hint("e.g. --lineage-url https://marquez.example.com/api/v1/lineage"),
+                );
+            }
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(crate::pipeline::model::Lineage::Http(url))) => Some(url.clone()),
+            (None, _) => None,
+        };
+        Ok(Settings { slack, lineage })
+    }
+
+    /// Whether every value is given (nothing to read from the deployed stack).
+    fn complete(&self) -> bool {
+        self.slack.is_some() && self.lineage.is_some()
+    }
+
+    /// The values given, else the `deployed` ones (in [`KEPT`]'s order), and a line for each
+    /// deployed one kept on.
+    fn keep(self, deployed: &[String]) -> (Settings<String>, Vec<String>) {
+        let stack = central::STACK_NAME;
+        let mut said = Vec::new();
+        let mut pick = |given: Option<String>, index: usize, say: &dyn Fn(&str) -> String| {
+            given.unwrap_or_else(|| {
+                let kept = deployed.get(index).cloned().unwrap_or_default();
+                if !kept.is_empty() {
+                    said.push(say(&kept));
+                }
+                kept
+            })
+        };
+        let slack = pick(self.slack, 0, &|arn| {
+            format!(
+                "{stack}: Slack stays on with the deployed token secret {arn} (--no-slack turns it off)"
+            )
+        });
+        let lineage = pick(self.lineage, 1, &|url| {
+            format!(
+                "{stack}: lineage stays on, posting to the deployed endpoint {} (--no-lineage turns it off)",
+                crate::lambda::http::redact(url)
+            )
+        });
+        (Settings { slack, lineage }, said)
     }
 }
 
@@ -131,24 +201,9 @@ fn spec(args: &SetupCentralAccountArgs, config: &Config) -> Result<Spec, Error> 
 }
 
 pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
-    if let Some(slack) = &args.slack_token_secret
-        && !(slack.starts_with("arn:") && slack.contains(":secretsmanager:"))
-    {
-        return Err(Error::usage(format!(
-            "--slack-token-secret {slack}: not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
-        )));
-    }
-    // `None`: the deployed stack's secret, if any.
-    let slack = match (&args.slack_token_secret, args.no_slack) {
-        (Some(arn), _) => Some(arn.as_str()),
-        (None, true) => Some(""),
-        (None, false) => None,
-    };
     let config = load_config(&args.config_dir)?.unwrap_or_default();
-    let mut template = central::template(&spec(args, &config)?);
-    if let Some(url) = lineage_url(args, &config)? {
-        central::add_lineage(&mut template, &url);
-    }
+    let given = Settings::given(args, &config)?;
+    let template = central::template(&spec(args, &config)?);
     if args.print_template {
         out(&to_pretty(&template))?;
         return Ok(ExitStatus::Success);
@@ -174,16 +229,19 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
         region: region.as_deref(),
     };
     let Some(package) = package else {
-        let slack = match slack {
-            Some(arn) => arn.to_string(),
-            None => runtime()?
-                .block_on(deployed_slack(&targets, global))
-                .map_err(Error::failed)?,
+        // No function runs with these values now: what is kept goes unsaid.
+        let deployed = if given.complete() {
+            Vec::new()
+        } else {
+            runtime()?
+                .block_on(deployed_parameters(&targets, global, &KEPT))
+                .map_err(Error::failed)?
         };
+        let (settings, _) = given.keep(&deployed);
         let status = deploy(
             central::STACK_NAME,
             &template,
-            code_parameters("", "", &slack),
+            code_parameters("", "", &settings),
             &targets,
             options,
             global,
@@ -202,36 +260,38 @@ pub fn run(args: &SetupCentralAccountArgs, global: &GlobalArgs) -> Result<ExitSt
     let runtime = runtime()?;
     let term = Term::new(global.quiet);
     let result = runtime.block_on(deploy_with_code(
-        &template, &package, slack, &targets, options, global, &term,
+        &template, &package, &given, &targets, options, global, &term,
     ));
     term.finish();
     let (reports, upload) = result.map_err(Error::failed)?;
     print(&reports, upload.as_ref(), &package, global)
 }
 
-/// The deployed stack's Slack token secret (empty without one), kept by a run without
-/// `--slack-token-secret` or `--no-slack`.
-async fn deployed_slack(targets: &Targets<'_>, global: &GlobalArgs) -> Result<String, String> {
+/// The deployed stack's parameters `names` (empty when the stack or a parameter is missing),
+/// kept by a run that does not set them.
+async fn deployed_parameters(
+    targets: &Targets<'_>,
+    global: &GlobalArgs,
+    names: &[&str],
+) -> Result<Vec<String>, String> {
     let Some((_, config)) = reach_each(targets, global).await?.into_iter().next() else {
-        return Ok(String::new());
+        return Ok(vec![String::new(); names.len()]);
     };
     let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let mut found = code::stack_parameters(
-        &cfn,
-        central::STACK_NAME,
-        &[central::SLACK_SECRET_PARAMETER],
-    )
-    .await?;
-    Ok(found.remove(0))
+    code::stack_parameters(&cfn, central::STACK_NAME, names).await
 }
 
-fn code_parameters(bucket: &str, key: &str, slack: &str) -> Vec<(String, String)> {
+fn code_parameters(bucket: &str, key: &str, settings: &Settings<String>) -> Vec<(String, String)> {
     vec![
         ("CodeBucket".to_string(), bucket.to_string()),
         ("CodeKey".to_string(), key.to_string()),
         (
             central::SLACK_SECRET_PARAMETER.to_string(),
-            slack.to_string(),
+            settings.slack.clone(),
+        ),
+        (
+            central::LINEAGE_URL_PARAMETER.to_string(),
+            settings.lineage.clone(),
         ),
     ]
 }
@@ -273,7 +333,7 @@ fn read_package(path: Option<&Path>) -> Result<Package, Error> {
 async fn deploy_with_code(
     template: &Value,
     package: &Package,
-    slack: Option<&str>,
+    given: &Settings<Option<String>>,
     targets: &Targets<'_>,
     options: DeployOptions,
     global: &GlobalArgs,
@@ -289,25 +349,15 @@ async fn deploy_with_code(
             cfn: &cfn,
             progress: term,
         };
-        let slack = match slack {
-            Some(arn) => arn.to_string(),
-            None => {
-                let kept = code::stack_parameters(
-                    &cfn,
-                    central::STACK_NAME,
-                    &[central::SLACK_SECRET_PARAMETER],
-                )
-                .await?
-                .remove(0);
-                if !kept.is_empty() {
-                    term.line(&format!(
-                        "{}: Slack stays on with the deployed token secret {kept} (--no-slack turns it off)",
-                        central::STACK_NAME
-                    ));
-                }
-                kept
-            }
+        let deployed = if given.complete() {
+            Vec::new()
+        } else {
+            code::stack_parameters(&cfn, central::STACK_NAME, &KEPT).await?
         };
+        let (settings, said) = given.clone().keep(&deployed);
+        for line in said {
+            term.line(&line);
+        }
         let mut deploy = async |parameters| {
             let mut report = deployer
                 .deploy(&request(central::STACK_NAME, template, parameters), options)
@@ -330,7 +380,7 @@ async fn deploy_with_code(
                     "{}: no artifacts bucket yet: deploying the stack without new code first",
                     central::STACK_NAME
                 ));
-                let first = deploy(code_parameters(&current[0], &current[1], &slack)).await?;
+                let first = deploy(code_parameters(&current[0], &current[1], &settings)).await?;
                 if !matches!(
                     first.outcome,
                     StackResult::Deployed { .. } | StackResult::NoChanges
@@ -362,7 +412,7 @@ async fn deploy_with_code(
             bucket: bucket.clone(),
             upload,
         });
-        deploy(code_parameters(&bucket, &key, &slack)).await?;
+        deploy(code_parameters(&bucket, &key, &settings)).await?;
     }
     Ok((reports, code))
 }
@@ -401,4 +451,51 @@ fn print(
     Ok(ExitStatus::check(
         reports.iter().all(|r| r.outcome.is_success()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(slack: Option<&str>, lineage: Option<&str>) -> Settings<Option<String>> {
+        Settings {
+            slack: slack.map(String::from),
+            lineage: lineage.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_value_not_given_is_the_deployed_one_and_said_when_on() {
+        let deployed = ["arn:s".to_string(), "https://m/api?key=k".to_string()];
+        let (kept, said) = given(None, None).keep(&deployed);
+        assert_eq!(
+            kept,
+            Settings {
+                slack: "arn:s".to_string(),
+                lineage: "https://m/api?key=k".to_string(),
+            }
+        );
+        assert_eq!(said.len(), 2);
+        assert!(said[0].contains("token secret arn:s (--no-slack"));
+        assert!(
+            said[1].contains("endpoint https://m/api (--no-lineage"),
+            "the query is not shown: {}",
+            said[1]
+        );
+
+        // Given (empty: turned off), the deployed values go, unsaid.
+        let (set, said) = given(Some(""), Some("https://new")).keep(&deployed);
+        assert_eq!(
+            (set.slack.as_str(), set.lineage.as_str()),
+            ("", "https://new")
+        );
+        assert!(said.is_empty());
+        assert!(given(Some(""), Some("")).complete());
+        assert!(!given(Some(""), None).complete());
+
+        // Nothing deployed: off, nothing said.
+        let (none, said) = given(None, None).keep(&[]);
+        assert_eq!(none, Settings::default());
+        assert!(said.is_empty());
+    }
 }

@@ -3,8 +3,9 @@
 //! manager through an SQS FIFO queue (with a dead-letter queue and its alarm), the manager's
 //! DynamoDB table, the artifacts bucket the functions' code is uploaded to, the manager,
 //! reconciler, registration and notifier functions (only when their code is given:
-//! `CodeBucket`/`CodeKey`; the notifier posts to Slack only with `SlackTokenSecretArn`), one
-//! rule per consumer account forwarding its triggers to its
+//! `CodeBucket`/`CodeKey`; the notifier posts to Slack only with `SlackTokenSecretArn`), the
+//! OpenLineage emitter (with code and a `LineageUrl`), one rule per consumer account
+//! forwarding its triggers to its
 //! `dpc-pipelines` bus, and the SSM parameters `/dpc/central/…`. Built as a typed JSON value,
 //! deterministically: the same accounts in any order give the same template.
 //!
@@ -53,6 +54,10 @@ pub const HAS_CODE: &str = "HasCode";
 pub const HAS_SLACK: &str = "HasSlack";
 /// The parameter naming the Secrets Manager secret with the Slack bot token.
 pub const SLACK_SECRET_PARAMETER: &str = "SlackTokenSecretArn";
+/// The lineage function is deployed: code and an OpenLineage endpoint.
+pub const HAS_LINEAGE: &str = "HasLineage";
+/// The parameter holding the http(s) endpoint the lineage function posts to.
+pub const LINEAGE_URL_PARAMETER: &str = "LineageUrl";
 pub const NOTIFIER_FUNCTION: &str = "dpc-notifier";
 /// The notifier's own role: named, so the pipelines' topics and notification keys can admit
 /// it alone.
@@ -161,15 +166,17 @@ pub fn template(spec: &Spec) -> Value {
     artifacts(&mut r);
     functions(&mut r, &consumers, spec.org_id.as_deref());
     notifier(&mut r, bus_name);
+    lineage(&mut r, bus_name);
     forwarding(&mut r, bus_name, &consumers);
     parameters(&mut r);
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, artifacts bucket, manager/reconciler/registration/notifier functions, trigger forwarding"),
+        "Description": format!("dpc central account (version {VERSION}): central bus, trigger manager queue and table, artifacts bucket, manager/reconciler/registration/notifier/lineage functions, trigger forwarding"),
         "Parameters": {
             "CodeBucket": {"Type": "String", "Default": "", "Description": "S3 bucket holding the dpc functions' code (empty: the functions are not created)"},
             "CodeKey": {"Type": "String", "Default": "", "Description": "S3 key of the dpc functions' zip (provided.al2023, x86_64; empty: the functions are not created)"},
             SLACK_SECRET_PARAMETER: {"Type": "String", "Default": "", "Description": "ARN of the Secrets Manager secret holding the Slack bot token (empty: the notifier does not post to Slack)"},
+            LINEAGE_URL_PARAMETER: {"Type": "String", "Default": "", "Description": "http(s) endpoint the dpc-lineage function posts OpenLineage events to (empty: the function is not created)"},
         },
         "Conditions": {
             HAS_CODE: {"Fn::And": [
@@ -181,6 +188,11 @@ pub fn template(spec: &Spec) -> Value {
                 {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
                 {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
                 {"Fn::Not": [{"Fn::Equals": [reference(SLACK_SECRET_PARAMETER), ""]}]},
+            ]},
+            HAS_LINEAGE: {"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeBucket"), ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [reference("CodeKey"), ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [reference(LINEAGE_URL_PARAMETER), ""]}]},
             ]},
         },
         "Resources": r,
@@ -879,8 +891,9 @@ fn parameters(r: &mut Map<String, Value>) {
     }));
 }
 
-/// The `dpc-lineage` function (with dpc.yaml's `lineage: {transport: http}` or
-/// `--lineage-url`): posts each dpc run's OpenLineage events to the endpoint.
+/// The `dpc-lineage` function (with code and a [`LINEAGE_URL_PARAMETER`]: dpc.yaml's
+/// `lineage: {transport: http}` or `--lineage-url`): posts each dpc run's OpenLineage events
+/// to the endpoint.
 pub const LINEAGE_FUNCTION: &str = "dpc-lineage";
 pub const LINEAGE_RULE: &str = "dpc-lineage-events";
 pub const LINEAGE_QUEUE: &str = "dpc-lineage";
@@ -898,23 +911,24 @@ pub fn lineage_pattern() -> Value {
     })
 }
 
-/// Adds the OpenLineage emitter to a central template: its own queue (standard, so a slow
-/// endpoint never holds up triggering) with a dead-letter queue and its alarm, the rule on
-/// the central bus, and the `dpc-lineage` function posting to `url`, reading registrations
-/// from the manager's table (GetItem only). All only with code.
-pub fn add_lineage(template: &mut Value, url: &str) {
-    let Some(r) = template["Resources"].as_object_mut() else {
-        return;
-    };
-    let with_code = |mut resource: Value| {
-        resource["Condition"] = json!(HAS_CODE);
+/// The OpenLineage emitter: the `dpc-lineage` function posting to the `LineageUrl`
+/// parameter, reading registrations from the manager's table (GetItem only), and what feeds
+/// it: its own queue (standard, so a slow endpoint never holds up triggering) with a
+/// dead-letter queue and its alarm, the rule on the central bus and the event source mapping.
+/// The feed exists only with code and a URL ([`HAS_LINEAGE`]); the function, like the
+/// notifier, with the code: moto cannot update a stack whose code changes while a function
+/// under a narrower condition is off (it resolves the function's role, never created), and
+/// unfed it is never invoked.
+fn lineage(r: &mut Map<String, Value>, bus_name: &str) {
+    let when = |mut resource: Value| {
+        resource["Condition"] = json!(HAS_LINEAGE);
         resource
     };
-    r.insert("LineageDeadLetterQueue".into(), with_code(json!({
+    r.insert("LineageDeadLetterQueue".into(), when(json!({
         "Type": "AWS::SQS::Queue",
         "Properties": {"QueueName": LINEAGE_DEAD_LETTER_QUEUE, "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true},
     })));
-    r.insert("LineageQueue".into(), with_code(json!({
+    r.insert("LineageQueue".into(), when(json!({
         "Type": "AWS::SQS::Queue",
         "Properties": {
             "QueueName": LINEAGE_QUEUE,
@@ -926,7 +940,7 @@ pub fn add_lineage(template: &mut Value, url: &str) {
     })));
     r.insert(
         "LineageQueuePolicy".into(),
-        with_code(json!({
+        when(json!({
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
                 "Queues": [reference("LineageQueue")],
@@ -941,26 +955,22 @@ pub fn add_lineage(template: &mut Value, url: &str) {
             },
         })),
     );
-    let bus = template["Resources"]["CentralBus"]["Properties"]["Name"].clone();
-    let Some(r) = template["Resources"].as_object_mut() else {
-        return;
-    };
     r.insert(
         "LineageRule".into(),
-        with_code(json!({
+        when(json!({
             "Type": "AWS::Events::Rule",
             "DependsOn": ["CentralBus"],
             "Properties": {
                 "Name": LINEAGE_RULE,
                 "Description": "dpc runs' status changes, to the OpenLineage emitter",
-                "EventBusName": bus,
+                "EventBusName": bus_name,
                 "EventPattern": lineage_pattern(),
                 "State": "ENABLED",
                 "Targets": [{"Id": "lineage-queue", "Arn": get_att("LineageQueue", "Arn")}],
             },
         })),
     );
-    r.insert("LineageDeadLetterAlarm".into(), with_code(json!({
+    r.insert("LineageDeadLetterAlarm".into(), when(json!({
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
             "AlarmDescription": "dpc: OpenLineage events the endpoint did not take are in the lineage dead-letter queue",
@@ -975,14 +985,19 @@ pub fn add_lineage(template: &mut Value, url: &str) {
             "TreatMissingData": "notBreaching",
         },
     })));
-    let queue = allow(
-        &[
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-        ],
-        get_att("LineageQueue", "Arn"),
-    );
+    // The queue exists with an endpoint only (as the notifier's Slack secret statement).
+    let queue = json!({"Fn::If": [
+        HAS_LINEAGE,
+        allow(
+            &[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ],
+            get_att("LineageQueue", "Arn"),
+        ),
+        reference("AWS::NoValue"),
+    ]});
     let read = allow(&["dynamodb:GetItem"], get_att("ManagerTable", "Arn"));
     function(
         r,
@@ -993,12 +1008,15 @@ pub fn add_lineage(template: &mut Value, url: &str) {
             statements: vec![queue, read],
             managed: Vec::new(),
             role_name: None,
-            environment: vec![(crate::lambda::lineage::URL_VAR, json!(url))],
+            environment: vec![(
+                crate::lambda::lineage::URL_VAR,
+                reference(LINEAGE_URL_PARAMETER),
+            )],
         },
     );
     r.insert(
         "LineageEventSource".into(),
-        with_code(json!({
+        when(json!({
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": {
                 "EventSourceArn": get_att("LineageQueue", "Arn"),
@@ -1215,17 +1233,27 @@ mod tests {
             let found = resources_of_type(&t, kind);
             assert!(!found.is_empty(), "{kind}");
             for (id, r) in found {
-                assert_eq!(r["Condition"], HAS_CODE, "{id}");
+                // The lineage function's feed needs an endpoint too.
+                let condition = if id == "LineageEventSource" {
+                    HAS_LINEAGE
+                } else {
+                    HAS_CODE
+                };
+                assert_eq!(r["Condition"], condition, "{id}");
             }
         }
-        assert_eq!(
-            t["Conditions"][HAS_SLACK]["Fn::And"]
-                .as_array()
-                .map(|a| a[..2].to_vec()),
-            t["Conditions"][HAS_CODE]["Fn::And"].as_array().cloned()
-        );
+        // Each narrower condition is HasCode and more, spelled out.
+        for narrower in [HAS_SLACK, HAS_LINEAGE] {
+            assert_eq!(
+                t["Conditions"][narrower]["Fn::And"]
+                    .as_array()
+                    .map(|a| a[..2].to_vec()),
+                t["Conditions"][HAS_CODE]["Fn::And"].as_array().cloned(),
+                "{narrower}"
+            );
+        }
         let functions = resources_of_type(&t, "AWS::Lambda::Function");
-        assert_eq!(functions.len(), 4);
+        assert_eq!(functions.len(), 5);
         for (_, f) in functions {
             assert_eq!(f["Properties"]["Runtime"], "provided.al2023");
             assert_eq!(f["Properties"]["Handler"], f["Properties"]["FunctionName"]);
@@ -1351,6 +1379,69 @@ mod tests {
         assert_eq!(
             r["NotifierEventSource"]["Properties"]["FunctionResponseTypes"],
             json!(["ReportBatchItemFailures"])
+        );
+    }
+
+    #[test]
+    fn the_lineage_emitter_is_fed_with_code_and_a_url_parameter() {
+        let t = template(&spec(&["111111111111"], None));
+        let parameter = &t["Parameters"][LINEAGE_URL_PARAMETER];
+        assert_eq!(parameter["Default"], "");
+        assert_eq!(
+            t["Conditions"][HAS_LINEAGE]["Fn::And"][2],
+            json!({"Fn::Not": [{"Fn::Equals": [reference(LINEAGE_URL_PARAMETER), ""]}]})
+        );
+        let lineage: Vec<&String> = t["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r["Condition"] == HAS_LINEAGE)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            lineage,
+            [
+                "LineageDeadLetterAlarm",
+                "LineageDeadLetterQueue",
+                "LineageEventSource",
+                "LineageQueue",
+                "LineageQueuePolicy",
+                "LineageRule",
+            ]
+        );
+        let r = &t["Resources"];
+        // The function comes with the code, as the notifier; its queue is readable only when
+        // the queue exists.
+        for id in [
+            "LineageFunction",
+            "LineageFunctionLogGroup",
+            "LineageFunctionRole",
+        ] {
+            assert_eq!(r[id]["Condition"], HAS_CODE, "{id}");
+        }
+        let queue = policy(&t, "LineageFunctionRole")
+            .into_iter()
+            .find(|s| s.get("Fn::If").is_some())
+            .expect("the queue's statement");
+        assert_eq!(queue["Fn::If"][0], HAS_LINEAGE);
+        assert_eq!(
+            queue["Fn::If"][1]["Resource"],
+            get_att("LineageQueue", "Arn")
+        );
+        assert_eq!(queue["Fn::If"][2], reference("AWS::NoValue"));
+        assert_eq!(
+            r["LineageFunction"]["Properties"]["Environment"]["Variables"]
+                [crate::lambda::lineage::URL_VAR],
+            reference(LINEAGE_URL_PARAMETER)
+        );
+        assert_eq!(
+            r["LineageFunction"]["Properties"]["Code"],
+            json!({"S3Bucket": reference("CodeBucket"), "S3Key": reference("CodeKey")})
+        );
+        assert_eq!(r["LineageRule"]["Properties"]["EventBusName"], BUS);
+        assert_eq!(
+            allowed(&t, "LineageFunctionRole", &get_att("ManagerTable", "Arn")),
+            ["dynamodb:GetItem"]
         );
     }
 

@@ -324,10 +324,12 @@ fn setup_central_account_deploys_then_adds_an_account_by_a_rerun() {
             .filter_map(|f| f.function_name())
             .collect();
         names.sort();
-        // The notifier too, without a Slack token secret (email and OpsGenie only).
+        // The notifier too, without a Slack token secret (email and OpsGenie only), and the
+        // lineage function, fed by nothing without an endpoint.
         assert_eq!(
             names,
             [
+                "dpc-lineage",
                 "dpc-manager",
                 "dpc-notifier",
                 "dpc-reconciler",
@@ -730,4 +732,148 @@ fn the_first_run_with_code_deploys_twice_then_a_rerun_changes_nothing() {
     human.assert_stderr_contains(&format!("code: s3://{bucket}/{key} ("));
     human.assert_stderr_contains("): unchanged");
     human.assert_stderr_contains("dpc-central: no changes");
+}
+
+/// The deployed `dpc-lineage` function's `DPC_LINEAGE_URL`, read from moto's Lambda (`None`:
+/// no such function), and the stack's `LineageUrl` parameter.
+async fn deployed_lineage(config: &aws_config::SdkConfig) -> (Option<String>, String) {
+    use dpc::deploy::central_stack as cs;
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let function = match lambda
+        .get_function()
+        .function_name(cs::LINEAGE_FUNCTION)
+        .send()
+        .await
+    {
+        Ok(f) => Some(
+            f.configuration()
+                .and_then(|c| c.environment())
+                .and_then(|e| e.variables())
+                .and_then(|v| v.get(dpc::lambda::lineage::URL_VAR))
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("{}: {e:?}", cs::LINEAGE_FUNCTION),
+    };
+    let stacks = aws_sdk_cloudformation::Client::new(config)
+        .describe_stacks()
+        .stack_name(cs::STACK_NAME)
+        .send()
+        .await
+        .expect("the central stack");
+    let parameter = stacks
+        .stacks()
+        .first()
+        .map(|s| s.parameters())
+        .unwrap_or_default()
+        .iter()
+        .find(|p| p.parameter_key() == Some(cs::LINEAGE_URL_PARAMETER))
+        .and_then(|p| p.parameter_value())
+        .unwrap_or_default()
+        .to_string();
+    (function, parameter)
+}
+
+/// The lineage endpoint is a stack parameter, kept like the Slack secret: without it
+/// dpc-lineage has no URL and no feed (queue, rule, event source); `--lineage-url` gives it
+/// one, a later run without the flag keeps the URL (and says so), dpc.yaml's http endpoint
+/// replaces it, `--no-lineage` forgets it.
+///
+/// moto's CloudFormation honours a resource's Condition when it creates the stack only: on
+/// an update it neither creates the feed when `HasLineage` turns true (the feed refers to no
+/// parameter) nor deletes it when it turns false, so the feed is checked on the first run.
+#[test]
+fn the_lineage_endpoint_is_kept_by_later_runs_until_no_lineage() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("dpc.yaml"), CONFIG).expect("dpc.yaml");
+    let tiny = tiny(dir.path());
+    let setup = |extra: &[&str]| {
+        run(
+            &moto,
+            dir.path(),
+            &[
+                &["--bootstrap", tiny.to_str().expect("path"), "--yes"][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let lineage = || runtime.block_on(async { deployed_lineage(&moto.sdk().await).await });
+    let says_kept = |run: &crate::common::Run| run.stderr().contains("lineage stays on");
+
+    // With the code but no endpoint: the function, without a URL or anything feeding it.
+    let first = setup(&["--no-lineage"]);
+    first.assert_code(0);
+    assert!(!says_kept(&first), "{}", first.stderr());
+    assert_eq!(lineage(), (Some(String::new()), String::new()));
+    let resources = runtime.block_on(async {
+        let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk().await);
+        let listed = cfn
+            .describe_stack_resources()
+            .stack_name("dpc-central")
+            .send()
+            .await
+            .expect("resources");
+        listed
+            .stack_resources()
+            .iter()
+            .filter_map(|r| r.logical_resource_id().map(String::from))
+            .filter(|id| id.starts_with("Lineage"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        resources,
+        [
+            "LineageFunction",
+            "LineageFunctionLogGroup",
+            "LineageFunctionRole"
+        ]
+    );
+
+    let url = "https://marquez.example.com/api/v1/lineage";
+    setup(&["--lineage-url", url]).assert_code(0);
+    assert_eq!(lineage(), (Some(url.to_string()), url.to_string()));
+
+    let again = setup(&[]);
+    again.assert_code(0);
+    again.assert_stderr_contains(&format!(
+        "dpc-central: lineage stays on, posting to the deployed endpoint {url} (--no-lineage turns it off)"
+    ));
+    again.assert_stderr_contains("dpc-central: no changes");
+    assert_eq!(lineage(), (Some(url.to_string()), url.to_string()));
+
+    // dpc.yaml's http endpoint is given, so it replaces the deployed one.
+    let other = "http://marquez.internal:5000/api/v1/lineage";
+    std::fs::write(
+        dir.path().join("dpc.yaml"),
+        format!("{CONFIG}lineage: {{transport: http, url: \"{other}\"}}\n"),
+    )
+    .expect("dpc.yaml");
+    let from_config = setup(&[]);
+    from_config.assert_code(0);
+    assert!(!says_kept(&from_config), "{}", from_config.stderr());
+    assert_eq!(lineage(), (Some(other.to_string()), other.to_string()));
+
+    // --no-lineage forgets it, and later runs keep it off.
+    std::fs::write(dir.path().join("dpc.yaml"), CONFIG).expect("dpc.yaml");
+    let off = setup(&["--no-lineage"]);
+    off.assert_code(0);
+    assert!(!says_kept(&off), "{}", off.stderr());
+    assert_eq!(lineage(), (Some(String::new()), String::new()));
+    let later = setup(&[]);
+    later.assert_code(0);
+    assert!(!says_kept(&later), "{}", later.stderr());
+    assert_eq!(lineage(), (Some(String::new()), String::new()));
+
+    run(&moto, dir.path(), &["--lineage-url", url, "--no-lineage"])
+        .assert_code(2)
+        .assert_stderr_contains("cannot be used with");
 }

@@ -1,6 +1,7 @@
-//! The central account's OpenLineage emitter: `dpc setup-central-account` adds the
-//! `dpc-lineage` function, its queue and rule only with an http lineage endpoint (dpc.yaml or
-//! `--lineage-url`), and the template passes cfn-lint; the function end to end on moto: status
+//! The central account's OpenLineage emitter: the `dpc setup-central-account` template has
+//! the `dpc-lineage` function and its queue and rule, fed only when the `LineageUrl`
+//! parameter (dpc.yaml's http endpoint or `--lineage-url`) is set, and passes cfn-lint (its
+//! value kept by later runs: `aws_setup_central_account`); the function end to end on moto: status
 //! changes put on the central bus reach its queue through a rule (moto's EventBridge and SQS),
 //! and the REAL `dpc` binary, run as the function's `bootstrap`, reads the pipeline's
 //! registration from the manager's table (moto) and posts each run's events to an endpoint on
@@ -48,16 +49,11 @@ fn lineage_resources(template: &Value) -> Vec<String> {
 }
 
 #[test]
-fn the_lineage_function_is_deployed_only_with_an_http_endpoint() {
+fn the_lineage_endpoint_is_a_stack_parameter_feeding_the_function() {
     let dir = tempfile::tempdir().expect("tmp");
     let plain = print_template(dir.path(), &[]);
     plain.assert_code(0);
-    assert!(lineage_resources(&plain.json()).is_empty());
-
-    let url = "https://marquez.example.com/api/v1/lineage";
-    let with = print_template(dir.path(), &["--lineage-url", url]);
-    with.assert_code(0);
-    let template = with.json();
+    let template = plain.json();
     assert_eq!(
         lineage_resources(&template),
         [
@@ -72,11 +68,31 @@ fn the_lineage_function_is_deployed_only_with_an_http_endpoint() {
             "LineageRule",
         ]
     );
+    let parameter = &template["Parameters"][cs::LINEAGE_URL_PARAMETER];
+    assert_eq!(parameter["Default"], "");
+    assert!(
+        parameter["Description"]
+            .as_str()
+            .is_some_and(|d| d.contains("OpenLineage")),
+        "{parameter}"
+    );
     let r = &template["Resources"];
+    // The feed needs the code and an endpoint; the function comes with the code.
+    for id in [
+        "LineageDeadLetterAlarm",
+        "LineageDeadLetterQueue",
+        "LineageEventSource",
+        "LineageQueue",
+        "LineageQueuePolicy",
+        "LineageRule",
+    ] {
+        assert_eq!(r[id]["Condition"], cs::HAS_LINEAGE, "{id}");
+    }
+    assert_eq!(r["LineageFunction"]["Condition"], cs::HAS_CODE);
     assert_eq!(r["LineageFunction"]["Properties"]["Handler"], "dpc-lineage");
     assert_eq!(
         r["LineageFunction"]["Properties"]["Environment"]["Variables"]["DPC_LINEAGE_URL"],
-        url
+        json!({"Ref": cs::LINEAGE_URL_PARAMETER})
     );
     assert_eq!(
         r["LineageRule"]["Properties"]["EventPattern"],
@@ -95,22 +111,26 @@ fn the_lineage_function_is_deployed_only_with_an_http_endpoint() {
     assert_eq!(table[0]["Action"], json!(["dynamodb:GetItem"]));
     lint(&template);
 
-    // From dpc.yaml's http transport; a file transport deploys nothing.
+    // The endpoint is the parameter's value, given when deploying: --lineage-url and
+    // dpc.yaml's http transport print the same template.
+    let url = "https://marquez.example.com/api/v1/lineage";
+    let with = print_template(dir.path(), &["--lineage-url", url]);
+    with.assert_code(0);
+    assert_eq!(with.json(), template);
+    assert!(!with.stdout().contains(url));
     std::fs::write(
         dir.path().join("dpc.yaml"),
         format!("lineage: {{transport: http, url: \"{url}\"}}\n"),
     )
     .expect("write");
-    assert_eq!(
-        lineage_resources(&print_template(dir.path(), &[]).json()).len(),
-        9
-    );
-    std::fs::write(dir.path().join("dpc.yaml"), "lineage: {transport: file}\n").expect("write");
-    assert!(lineage_resources(&print_template(dir.path(), &[]).json()).is_empty());
+    assert_eq!(print_template(dir.path(), &[]).json(), template);
 
     let bad = print_template(dir.path(), &["--lineage-url", "marquez:5000"]);
     bad.assert_code(2);
     bad.assert_stderr_contains("--lineage-url marquez:5000: not an http or https URL");
+    let both = print_template(dir.path(), &["--lineage-url", url, "--no-lineage"]);
+    both.assert_code(2);
+    both.assert_stderr_contains("cannot be used with");
 }
 
 fn lint(template: &Value) {
