@@ -59,8 +59,8 @@ pub struct SetupCentralAccountArgs {
     /// `transport: http`. Later runs without either keep the deployed stack's endpoint.
     #[arg(long, value_name = "URL")]
     pub lineage_url: Option<String>,
-    /// Turn lineage off: forget the deployed stack's endpoint (the dpc-lineage function is
-    /// removed).
+    /// Turn lineage off: forget the deployed stack's endpoint (the dpc-lineage function's
+    /// queue and rule are removed; nothing feeds it).
     #[arg(long, conflicts_with = "lineage_url")]
     pub no_lineage: bool,
     /// Where to look for dpc.yaml (this folder or above).

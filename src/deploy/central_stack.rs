@@ -3,8 +3,8 @@
 //! manager through an SQS FIFO queue (with a dead-letter queue and its alarm), the manager's
 //! DynamoDB table, the artifacts bucket the functions' code is uploaded to, the manager,
 //! reconciler, registration and notifier functions (only when their code is given:
-//! `CodeBucket`/`CodeKey`; the notifier posts to Slack only with `SlackTokenSecretArn`), the
-//! OpenLineage emitter (with code and a `LineageUrl`), one rule per consumer account
+//! `CodeBucket`/`CodeKey`; the notifier posts to Slack only with `SlackTokenSecretArn`, the
+//! OpenLineage emitter is fed only with a `LineageUrl`), one rule per consumer account
 //! forwarding its triggers to its
 //! `dpc-pipelines` bus, and the SSM parameters `/dpc/central/…`. Built as a typed JSON value,
 //! deterministically: the same accounts in any order give the same template.
