@@ -43,6 +43,14 @@ pub trait Claims {
     ) -> Result<bool, StoreError>;
 }
 
+/// OpsGenie aliases raised and not closed yet, by pipeline key, kept across runs of the local
+/// environment (as the central notifier keeps them in its table): a later success — of a
+/// `dpc rerun`, say — closes them.
+pub trait OpenAlerts {
+    fn open_alerts(&self, pipeline: &str) -> Result<Vec<String>, StoreError>;
+    fn set_open_alerts(&mut self, pipeline: &str, aliases: &[String]) -> Result<(), StoreError>;
+}
+
 /// When the next event may happen. Virtual time never waits; real time (`--live`) sleeps
 /// until the event is due, and says when the user asked to stop.
 pub trait Clock {
@@ -276,7 +284,7 @@ enum Action {
 }
 
 /// The runtime over a manager whose store also holds the claims table.
-pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
+pub struct Runtime<'a, S: Store + Claims + OpenAlerts, R: StepRunner> {
     pipelines: &'a [LocalPipeline],
     manager: Manager<S>,
     runner: R,
@@ -302,7 +310,7 @@ pub struct Runtime<'a, S: Store + Claims, R: StepRunner> {
     drain: bool,
 }
 
-impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
+impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
     pub fn new(
         pipelines: &'a [LocalPipeline],
         store: S,
@@ -399,6 +407,10 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
             self.manager
                 .register(&p.reg, from)
                 .map_err(|e| e.to_string())?;
+            let key = p.id().key();
+            let open = self.manager.store_mut().open_alerts(&key);
+            self.open_alerts
+                .insert(key, open.map_err(|e| e.to_string())?);
             if self.drain {
                 continue;
             }
@@ -441,6 +453,12 @@ impl<'a, S: Store + Claims, R: StepRunner> Runtime<'a, S, R> {
                     .iter()
                     .for_each(sink);
             }
+        }
+        for (key, aliases) in &self.open_alerts {
+            let store = self.manager.store_mut();
+            store
+                .set_open_alerts(key, aliases)
+                .map_err(|e| e.to_string())?;
         }
         let mut timeline = self.timeline;
         timeline.sort_by_key(|e| (e.at_ms, e.seq));

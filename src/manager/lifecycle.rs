@@ -114,7 +114,7 @@ impl DependentState {
 pub struct HistoryEntry {
     pub pipeline: String,
     pub at: Millis,
-    /// `PHASE`, `LEAF`, `TRIGGER`, `LATE`, `REGISTERED`, `DEREGISTERED`.
+    /// `PHASE`, `LEAF`, `TRIGGER`, `LATE`, `SLA`, `REGISTERED`, `DEREGISTERED`.
     pub kind: String,
     /// `WAITING -> TRIGGERED`, `listings: WAITING -> ARRIVED`, …
     pub change: String,

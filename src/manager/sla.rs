@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::decision::{self, Prepared};
+use super::lifecycle::HistoryEntry;
 use super::registry::{PipelineId, Upstream};
 use super::runlog::Run;
 use super::store::{Millis, OutboxKind, StoreError, Tx};
@@ -169,6 +170,14 @@ pub(crate) fn check(
     if !tx.claim_fact(&alert.key)? {
         return Ok(None);
     }
+    // Kept for audit beside the dependency transitions (`dpc history`).
+    tx.add_history(&HistoryEntry::new(
+        &p.reg.key(),
+        now,
+        "SLA",
+        "SLA MISSED",
+        &alert.message,
+    ))?;
     let event = Envelope {
         id: Some(alert.key.clone()),
         source: events::SLA_SOURCE.into(),

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS triggers (
 CREATE TABLE IF NOT EXISTS claims (
     claim_id TEXT PRIMARY KEY, execution_arn TEXT NOT NULL, claimed_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS open_alerts (pipeline TEXT PRIMARY KEY, aliases TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL
 );
@@ -120,6 +121,35 @@ impl crate::local::runtime::Claims for SqliteStore {
             rusqlite::params![claim_id, execution_arn, at],
         )?;
         Ok(inserted == 1)
+    }
+}
+
+impl crate::local::runtime::OpenAlerts for SqliteStore {
+    fn open_alerts(&self, pipeline: &str) -> Result<Vec<String>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT aliases FROM open_alerts WHERE pipeline = ?1",
+                [pipeline],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(body
+            .map(|b| b.lines().map(str::to_string).collect())
+            .unwrap_or_default())
+    }
+
+    fn set_open_alerts(&mut self, pipeline: &str, aliases: &[String]) -> Result<(), StoreError> {
+        if aliases.is_empty() {
+            self.conn
+                .execute("DELETE FROM open_alerts WHERE pipeline = ?1", [pipeline])?;
+        } else {
+            self.conn.execute(
+                "INSERT OR REPLACE INTO open_alerts (pipeline, aliases) VALUES (?1, ?2)",
+                rusqlite::params![pipeline, aliases.join("\n")],
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -123,6 +123,19 @@ fn a_rerun_of_the_failed_searches_runs_pipeline_x_once_as_planned() {
             ("pipeline-x", "COMPLETE"),
         ]
     );
+    // A second after the last thing the store knows of, the local run's 08:00 SLA alert.
+    assert_eq!(started["at"], "2026-11-26T08:00:01Z");
+    // That alert's OpsGenie alias, left open by the local run, is closed by pipeline-x's success.
+    assert!(
+        out.iter().any(|e| e["event"] == "notification"
+            && e["pipeline"] == "pipeline-x"
+            && e["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("opsgenie close dpc-sla-333333333333-pipeline-x-2026-11-26")),
+        "{}",
+        run.report()
+    );
     // Same day as the failed run: pipeline-x's daily period had not fired yet.
     assert!(
         started["at"]
