@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
 
 use super::local::RunArgs;
 use super::validate::validated;
@@ -67,6 +68,9 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     let runner = Processes {
         logs: args.logs.clone(),
     };
+    let lineage = tree
+        .pipelines()
+        .find_map(|(_, c)| c.and_then(|c| c.lineage.clone()));
     let mut runtime = Runtime::new(&pipelines, store, runner, settings).map_err(Error::usage)?;
     let poster = match &args.slack_api_url {
         Some(url) => {
@@ -86,24 +90,35 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
             }
         }));
     }
+    // --live: each run's events go out as it ends; a failure is told and the runtime goes on.
+    let lineage_failed = Rc::new(RefCell::new(false));
+    if args.live {
+        let (config, store, failed) = (lineage.as_ref(), &args.store, Rc::clone(&lineage_failed));
+        let pipelines = &pipelines;
+        runtime.on_run(Box::new(move |runs, inputs| {
+            let events = crate::local::lineage::of_runs(pipelines, runs, inputs);
+            if let Err(e) = emit_lineage(config, store, true, &events, global) {
+                eprintln!("{}", e.message());
+                *failed.borrow_mut() = true;
+            }
+        }));
+    }
     let (played, mut manager) = if args.live {
         live(runtime, global)?
     } else {
         runtime.play().map_err(Error::usage)?
     };
     write_notifications(&args.logs, &played.timeline)?;
-    let lineage = tree
-        .pipelines()
-        .find_map(|(_, c)| c.and_then(|c| c.lineage.clone()));
-    let append = args.resume || args.live;
-    write_lineage(
-        lineage.as_ref(),
-        &args.store,
-        append,
-        &pipelines,
-        &played,
-        global,
-    )?;
+    if !args.live {
+        write_lineage(
+            lineage.as_ref(),
+            &args.store,
+            args.resume,
+            &pipelines,
+            &played,
+            global,
+        )?;
+    }
     let mut posted = true;
     if let Some((url, poster)) = &poster {
         let mut poster = poster.borrow_mut();
@@ -127,7 +142,8 @@ pub fn run(args: &RunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         write_report(path, &pipelines, &played, &mut manager, (from, end), global)?;
     }
     report(&played, &mut manager, now, args.live, global)?;
-    let ok = posted && played.runs.iter().all(|r| r.status == "SUCCEEDED");
+    let ok =
+        posted && !*lineage_failed.borrow() && played.runs.iter().all(|r| r.status == "SUCCEEDED");
     Ok(ExitStatus::check(ok))
 }
 
@@ -327,6 +343,17 @@ pub(crate) fn write_lineage(
     global: &GlobalArgs,
 ) -> Result<(), Error> {
     let events = crate::local::lineage::events(pipelines, played);
+    emit_lineage(config, store, append, &events, global)
+}
+
+/// Sends `events` where [`write_lineage`] says.
+fn emit_lineage(
+    config: Option<&Lineage>,
+    store: &Path,
+    append: bool,
+    events: &[Value],
+    global: &GlobalArgs,
+) -> Result<(), Error> {
     let path = match config {
         Some(Lineage::Http(url)) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -334,7 +361,7 @@ pub(crate) fn write_lineage(
                 .build()
                 .map_err(|e| Error::usage(format!("cannot start the HTTP client: {e}")))?;
             runtime
-                .block_on(crate::lambda::lineage::post_all(url, &events))
+                .block_on(crate::lambda::lineage::post_all(url, events))
                 .map_err(|e| Error::failed(format!("lineage: {e}")))?;
             if !global.quiet {
                 eprintln!("posted {} OpenLineage event(s) to {url}", events.len());
@@ -352,7 +379,7 @@ pub(crate) fn write_lineage(
             Err(e) => return Err(Error::usage(format!("cannot read {}: {e}", path.display()))),
         }
     }
-    for e in &events {
+    for e in events {
         text.push_str(&e.to_string());
         text.push('\n');
     }

@@ -3,9 +3,11 @@
 //! ([`crate::lineage::openlineage`]) in time order. Duplicate starts, which ran nothing, are
 //! no runs and yield none.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use super::runtime::Played;
+use super::runtime::{Played, RunRecord};
 use super::world::LocalPipeline;
 use crate::lineage::openlineage::{self, RunEnd, RunFacts};
 use crate::manager::runlog::execution_arn;
@@ -14,8 +16,17 @@ use crate::manager::time::parse_time;
 /// Every run's events (START, then its end), ordered by event time; a run's START comes
 /// before its end when both are at the same instant.
 pub fn events(pipelines: &[LocalPipeline], played: &Played) -> Vec<Value> {
+    of_runs(pipelines, &played.runs, &played.inputs)
+}
+
+/// The events of `runs` (as [`events`]), their inputs by execution name.
+pub fn of_runs(
+    pipelines: &[LocalPipeline],
+    runs: &[RunRecord],
+    inputs: &BTreeMap<String, Value>,
+) -> Vec<Value> {
     let mut out: Vec<(i64, u8, usize, Value)> = Vec::new();
-    for r in played.runs.iter().filter(|r| !r.duplicate) {
+    for r in runs.iter().filter(|r| !r.duplicate) {
         let Some(p) = pipelines
             .iter()
             .find(|p| p.id().account == r.account && p.id().name == r.pipeline)
@@ -23,11 +34,7 @@ pub fn events(pipelines: &[LocalPipeline], played: &Played) -> Vec<Value> {
             continue;
         };
         let arn = execution_arn(p.id(), &r.execution);
-        let input = played
-            .inputs
-            .get(&r.execution)
-            .cloned()
-            .unwrap_or(Value::Null);
+        let input = inputs.get(&r.execution).cloned().unwrap_or(Value::Null);
         let nominal_end = p.schedule.as_ref().and_then(|s| {
             let at = input["run"]["time"].as_str().and_then(parse_time)?;
             s.period.next_fire(at)

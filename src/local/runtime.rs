@@ -297,6 +297,8 @@ pub struct Runtime<'a, S: Store + Claims + OpenAlerts, R: StepRunner> {
     slack: Vec<SlackMessage>,
     /// Sees each Slack message as it is rendered (`--live --slack-api-url`).
     slack_sink: Option<SlackSink<'a>>,
+    /// Sees each run as it ends, with its input (`--live`'s lineage events).
+    run_sink: Option<RunSink<'a>>,
     /// OpsGenie aliases raised and not closed yet, by pipeline key: a success closes them.
     open_alerts: BTreeMap<String, Vec<String>>,
     inputs: BTreeMap<String, Value>,
@@ -339,6 +341,7 @@ impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
             timeline: Vec::new(),
             slack: Vec::new(),
             slack_sink: None,
+            run_sink: None,
             open_alerts: BTreeMap::new(),
             inputs: BTreeMap::new(),
             runs: Vec::new(),
@@ -376,6 +379,11 @@ impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
     /// (a run's thread when its execution ends, an SLA alert at its deadline).
     pub fn on_slack(&mut self, sink: SlackSink<'a>) {
         self.slack_sink = Some(sink);
+    }
+
+    /// Calls `sink` with each run as it ends (its input too), for `--live`.
+    pub fn on_run(&mut self, sink: RunSink<'a>) {
+        self.run_sink = Some(sink);
     }
 
     /// Registers every pipeline, plays until `until` and gives back what happened.
@@ -439,6 +447,7 @@ impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
                 .ok_or("internal error: the queue changed")?;
             let seen = self.timeline.len();
             let rendered = self.slack.len();
+            let ended = self.runs.len();
             match action {
                 Action::Probe(id) => probe(id, now, &mut self.manager)?,
                 action => self.step(now, action)?,
@@ -452,6 +461,12 @@ impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
                     .unwrap_or_default()
                     .iter()
                     .for_each(sink);
+            }
+            if let Some(sink) = &mut self.run_sink {
+                let runs = self.runs.get(ended..).unwrap_or_default();
+                if !runs.is_empty() {
+                    sink(runs, &self.inputs);
+                }
             }
         }
         for (key, aliases) in &self.open_alerts {
@@ -977,6 +992,9 @@ impl<'a, S: Store + Claims + OpenAlerts, R: StepRunner> Runtime<'a, S, R> {
 
 /// Sees each Slack message as it is rendered.
 pub type SlackSink<'a> = Box<dyn FnMut(&SlackMessage) + 'a>;
+
+/// What [`Runtime::on_run`] calls: the runs that just ended, and every input by execution name.
+pub type RunSink<'a> = Box<dyn FnMut(&[RunRecord], &BTreeMap<String, Value>) + 'a>;
 
 /// What a notification renders: a run (with its step, and whether its thread was started),
 /// or a missed SLA.

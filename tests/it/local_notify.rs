@@ -184,9 +184,9 @@ fn a_later_success_closes_the_opsgenie_alerts_left_open() {
     assert!(log.contains("slack #flaky-alerts new message"), "{log}");
 }
 
-/// `--live --slack-api-url`: the run of the next minute is posted as one thread while the
-/// runtime still runs (then stopped with Ctrl-C); the channel the server refuses is told on
-/// stderr and stops nothing. Waits for the next minute boundary (at most a minute): the
+/// `--live --slack-api-url`: the run of the next minute is posted as one thread, and its
+/// OpenLineage events written, while the runtime still runs (then stopped with Ctrl-C); the
+/// channel the server refuses is told on stderr and stops nothing. Waits for the next minute boundary (at most a minute): the
 /// schedule is real time.
 #[test]
 fn live_posts_each_message_while_it_runs() {
@@ -216,6 +216,34 @@ fn live_posts_each_message_while_it_runs() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
+    // The run's OpenLineage events are written as it ends, while dpc still runs.
+    let lineage = dir.path().join(".dpc/lineage.jsonl");
+    let written = loop {
+        let text = std::fs::read_to_string(&lineage).unwrap_or_default();
+        if text.contains("\"COMPLETE\"") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no lineage written while running: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let types: Vec<String> = written
+        .lines()
+        .take(2)
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            format!("{} {}", e["job"]["name"], e["eventType"])
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "\"every-minute\" \"START\"",
+            "\"every-minute\" \"COMPLETE\""
+        ]
+    );
     // Posted while running: stop it now, before its --until.
     let killed = std::process::Command::new("kill")
         .args(["-INT", &running.id().to_string()])
