@@ -12,6 +12,7 @@ use sha1::{Digest, Sha1};
 
 use crate::manager::registry::{PipelineId, Registration, Upstream};
 use crate::manager::time::{Millis, format_time, parse_time};
+use crate::manager::window::Period;
 
 /// The schema every event names (`schemaURL`).
 pub const EVENT_SCHEMA: &str = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
@@ -140,7 +141,7 @@ pub fn of_status_change(reg: &Registration, detail: &Value) -> Option<Value> {
         execution_arn: arn,
         input: &input,
         started,
-        nominal_end: None,
+        nominal_end: nominal_end(reg, &input),
     };
     match status {
         "RUNNING" => Some(start(reg, &run)),
@@ -268,6 +269,12 @@ fn upstream_runs(input: &Value) -> impl Iterator<Item = (PipelineId, &str, &str)
             })
         })
     })
+}
+
+/// The schedule time after the run's own (the input's `run.time`): its nominal end.
+pub fn nominal_end(reg: &Registration, input: &Value) -> Option<Millis> {
+    let at = input["run"]["time"].as_str().and_then(parse_time)?;
+    Period::parse(reg.schedule.as_ref()?)?.next_fire(at)
 }
 
 /// A scheduled run's schedule time (the input's `run.time`).
@@ -440,7 +447,7 @@ fn block_rule(block: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manager::registry::{Leaf, WindowSpec};
+    use crate::manager::registry::{Leaf, ScheduleSpec, WindowSpec};
 
     fn reg(pattern: Option<&str>, leaves: Vec<Leaf>, publishes: &[(&str, &str)]) -> Registration {
         Registration {
@@ -572,6 +579,34 @@ mod tests {
         assert_eq!(e["run"]["facets"]["errorMessage"]["message"], "TIMED_OUT");
         detail["status"] = json!("PENDING_REDRIVE");
         assert!(of_status_change(&r, &detail).is_none());
+    }
+
+    /// The central account's events: the nominal end is the registration's next fire time.
+    #[test]
+    fn a_scheduled_status_change_has_its_nominal_end_from_the_schedule() {
+        let mut r = reg(None, Vec::new(), &[]);
+        r.schedule = Some(ScheduleSpec {
+            expression: "cron(0 9 * * ? *)".into(),
+            timezone: Some("Europe/Berlin".into()),
+        });
+        let input = json!({"run": {"type": "SCHEDULED", "time": "2026-11-26T08:00:00Z"}});
+        let detail = json!({
+            "executionArn": "arn:aws:states:eu-west-1:333333333333:execution:dpc-pipeline-x:r1",
+            "status": "RUNNING",
+            "startDate": 1_795_248_000_000_i64,
+            "input": input.to_string(),
+        });
+        let e = of_status_change(&r, &detail).expect("START");
+        let nominal = &e["run"]["facets"]["nominalTime"];
+        assert_eq!(nominal["nominalStartTime"], "2026-11-26T08:00:00Z");
+        assert_eq!(nominal["nominalEndTime"], "2026-11-27T08:00:00Z");
+        r.schedule = None;
+        let e = of_status_change(&r, &detail).expect("START");
+        assert!(
+            e["run"]["facets"]["nominalTime"]
+                .get("nominalEndTime")
+                .is_none()
+        );
     }
 
     #[test]

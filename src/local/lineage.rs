@@ -11,7 +11,6 @@ use super::runtime::{Played, RunRecord};
 use super::world::LocalPipeline;
 use crate::lineage::openlineage::{self, RunEnd, RunFacts};
 use crate::manager::runlog::execution_arn;
-use crate::manager::time::parse_time;
 
 /// Every run's events (START, then its end), ordered by event time; a run's START comes
 /// before its end when both are at the same instant.
@@ -35,15 +34,11 @@ pub fn of_runs(
         };
         let arn = execution_arn(p.id(), &r.execution);
         let input = inputs.get(&r.execution).cloned().unwrap_or(Value::Null);
-        let nominal_end = p.schedule.as_ref().and_then(|s| {
-            let at = input["run"]["time"].as_str().and_then(parse_time)?;
-            s.period.next_fire(at)
-        });
         let run = RunFacts {
             execution_arn: &arn,
             input: &input,
             started: r.started_ms,
-            nominal_end,
+            nominal_end: openlineage::nominal_end(&p.reg, &input),
         };
         let end = RunEnd {
             status: &r.status,
