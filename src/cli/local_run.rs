@@ -181,7 +181,7 @@ fn midnight(day: NaiveDate) -> Millis {
         .unwrap_or_default()
 }
 
-fn parse_time(flag: &str, text: &str) -> Result<Millis, Error> {
+pub(super) fn parse_time(flag: &str, text: &str) -> Result<Millis, Error> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_millis());
     }

@@ -49,6 +49,11 @@ pub struct RerunArgs {
     /// dpc.yaml's `accounts`); the plan is read from the central account's tables.
     #[arg(long)]
     pub aws: bool,
+    /// The run's logical time, which its steps see as `{{run.time}}` / `{{run.date}}` (RFC 3339
+    /// or YYYY-MM-DD): e.g. the failed run's date, so the rerun processes that day's data
+    /// (default: when it starts).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
     /// The embedded store `dpc local run` left (local reruns).
     #[arg(long, env = "DPC_STORE", default_value = DEFAULT_STORE)]
     pub store: PathBuf,
@@ -58,11 +63,16 @@ pub struct RerunArgs {
 }
 
 pub fn run(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+    let logical = args
+        .time
+        .as_deref()
+        .map(|t| super::local_run::parse_time("--time", t))
+        .transpose()?;
     if !args.yes && !args.downstream {
         require_terminal(PASS_YES)?;
     }
     if args.aws {
-        return on_aws(args, global);
+        return on_aws(args, logical, global);
     }
     let tree = validated(&projects(&args.store, &args.paths), global)?;
     let pipelines = world::build(&tree).map_err(Error::failed)?;
@@ -79,17 +89,21 @@ pub fn run(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
     if args.downstream || !confirm(&format!("Rerun {} now?", target.name), args.yes)? {
         return Ok(ExitStatus::Success);
     }
-    let input = rerun_input(local.at);
+    let input = rerun_input(local.at, logical);
     local.play(&tree, &pipelines, &args.logs, global, |runtime, at| {
         runtime.start_run(at, &target.name, &input)
     })
 }
 
-/// The execution input of a rerun: marked RERUN, with a trigger id of its own (so the state
-/// machine's claim lets it through once) and the time its steps see as `{{run.time}}`.
-pub(super) fn rerun_input(at: Millis) -> Value {
-    let time = format_time(at);
-    let stamp: String = time.chars().filter(char::is_ascii_digit).collect();
+/// The execution input of a rerun started at `at`: marked RERUN, with a trigger id of its own
+/// (so the state machine's claim lets it through once) and the time its steps see as
+/// `{{run.time}}` (`logical`, else `at`).
+pub(super) fn rerun_input(at: Millis, logical: Option<Millis>) -> Value {
+    let stamp: String = format_time(at)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let time = format_time(logical.unwrap_or(at));
     json!({"run": {"type": "RERUN", "triggerId": format!("rerun-{stamp}"), "time": time}})
 }
 
@@ -339,7 +353,11 @@ pub(super) fn confirm(question: &str, yes: bool) -> Result<bool, Error> {
 }
 
 /// `--aws`: the plan from the central tables, then StartExecution in the pipeline's account.
-fn on_aws(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
+fn on_aws(
+    args: &RerunArgs,
+    logical: Option<Millis>,
+    global: &GlobalArgs,
+) -> Result<ExitStatus, Error> {
     let tree = validated(&args.paths, global)?;
     let (pipeline, config) = tree
         .pipelines()
@@ -382,7 +400,7 @@ fn on_aws(args: &RerunArgs, global: &GlobalArgs) -> Result<ExitStatus, Error> {
         let sdk = crate::aws::reach(&options, &id.account, Some(&id.region), &access)
             .await
             .map_err(Error::failed)?;
-        start_execution(&sdk, &id, now).await
+        start_execution(&sdk, &id, rerun_input(now, logical)).await
     })?;
     match global.output {
         OutputFormat::Json => outln(&json!({"executionArn": arn}).to_string())?,
@@ -440,9 +458,8 @@ async fn where_on_aws(
 async fn start_execution(
     sdk: &aws_config::SdkConfig,
     id: &PipelineId,
-    now: Millis,
+    input: Value,
 ) -> Result<String, Error> {
-    let input = rerun_input(now);
     let name = input["run"]["triggerId"]
         .as_str()
         .unwrap_or("rerun")

@@ -162,7 +162,14 @@ fn a_rerun_on_aws_plans_from_the_central_tables_and_starts_the_state_machine() {
     assert!(executions().is_empty(), "--downstream starts nothing");
 
     let run = moto
-        .dpc(["rerun", "searches", "--aws", "--yes"])
+        .dpc([
+            "rerun",
+            "searches",
+            "--aws",
+            "--yes",
+            "--time",
+            "2026-11-25T05:00:00Z",
+        ])
         .arg(tree.join("searches"))
         .run();
     run.assert_code(0)
@@ -177,13 +184,15 @@ fn a_rerun_on_aws_plans_from_the_central_tables_and_starts_the_state_machine() {
         .expect("describe");
     let input: Value = serde_json::from_str(described.input().unwrap_or("{}")).expect("input");
     assert_eq!(input["run"]["type"], "RERUN");
+    // The failed run's logical time, which the steps see as {{run.time}} / {{run.date}}.
+    assert_eq!(input["run"]["time"], "2026-11-25T05:00:00Z");
     assert!(
         input["run"]["triggerId"]
             .as_str()
             .is_some_and(|t| t.starts_with("rerun-")),
         "{input}"
     );
-    // The manager reads a RERUN from this input: it counts for dependents (SPEC §4.4).
+    // The manager reads a RERUN from this input: it counts for dependents.
     let observed = dpc::manager::runlog::observe_status(
         None,
         &dpc::events::ExecutionStatusChange {

@@ -299,3 +299,33 @@ fn a_rerun_right_after_a_run_that_failed_at_once_is_a_run_of_its_own() {
         run.report()
     );
 }
+
+/// `--time`: the rerun's steps see that logical time (`{{run.date}}`), e.g. the failed run's
+/// day; its dependents still follow at the rerun's own time. A time that is no time is refused.
+#[test]
+fn a_rerun_processes_the_day_given_with_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    local_run(dir.path(), "case-study", &["--fail", "searches"]).assert_code(1);
+    let run = dpc(["rerun", "searches", "--yes", "--time", "2026-11-20"])
+        .args(["--output", "json"])
+        .current_dir(dir.path())
+        .run();
+    run.assert_code(0);
+    let steps: Vec<(String, String)> = lines(&run)
+        .iter()
+        .filter(|e| e["event"] == "step-started")
+        .map(|e| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (text(&e["pipeline"]), text(&e["detail"]))
+        })
+        .collect();
+    assert_eq!(steps.len(), 2, "{}", run.report());
+    assert!(steps[0].1.ends_with("--date 2026-11-20"), "{steps:?}");
+    assert_eq!(steps[1].0, "pipeline-x");
+    assert!(steps[1].1.ends_with("--date 2026-11-26"), "{steps:?}");
+    dpc(["rerun", "searches", "--yes", "--time", "yesterday"])
+        .current_dir(dir.path())
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("--time: `yesterday` is neither RFC 3339 nor YYYY-MM-DD");
+}
