@@ -268,79 +268,129 @@ pub fn manager_pattern() -> Value {
 
 /// Rules name the bus (moto cannot resolve a `Ref` to a bus there) and depend on it.
 fn queue(r: &mut Map<String, Value>, bus_name: &str) {
-    r.insert(
-        "ManagerDeadLetterQueue".into(),
-        json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": DEAD_LETTER_QUEUE,
-                "FifoQueue": true,
-                "ContentBasedDeduplication": true,
-                "MessageRetentionPeriod": 1_209_600,
-                "SqsManagedSseEnabled": true,
-            },
-        }),
-    );
-    r.insert("ManagerQueue".into(), json!({
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": QUEUE,
-            "FifoQueue": true,
-            "ContentBasedDeduplication": true,
-            "VisibilityTimeout": 6 * MANAGER_TIMEOUT,
-            "MessageRetentionPeriod": 1_209_600,
-            "SqsManagedSseEnabled": true,
-            "RedrivePolicy": {"deadLetterTargetArn": get_att("ManagerDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
+    feed(
+        r,
+        bus_name,
+        &Feed {
+            id: "Manager",
+            queue: QUEUE,
+            dead_letter_queue: DEAD_LETTER_QUEUE,
+            fifo: true,
+            timeout: MANAGER_TIMEOUT,
+            condition: None,
+            rule: MANAGER_RULE,
+            description: "dpc state machines' status changes and data product refreshes, to the trigger manager",
+            pattern: manager_pattern(),
+            target: "manager-queue",
+            alarm: "dpc: events the trigger manager could not process are in the dead-letter queue",
         },
-    }));
-    r.insert(
-        "ManagerQueuePolicy".into(),
+    );
+}
+
+/// A function's feed from the central bus: a rule into an SQS queue (FIFO in one message
+/// group when `fifo`), a dead-letter queue after [`MAX_RECEIVES`] receives and an alarm on it;
+/// the queue admits that rule only. Logical ids start with `id`.
+struct Feed<'a> {
+    id: &'a str,
+    queue: &'a str,
+    dead_letter_queue: &'a str,
+    fifo: bool,
+    /// Seconds; the queue hides a message for six times as long.
+    timeout: u32,
+    condition: Option<&'a str>,
+    rule: &'a str,
+    description: &'a str,
+    pattern: Value,
+    target: &'a str,
+    alarm: &'a str,
+}
+
+fn feed(r: &mut Map<String, Value>, bus_name: &str, f: &Feed) {
+    let id = |suffix: &str| format!("{}{suffix}", f.id);
+    let mut put = |suffix: &str, mut resource: Value| {
+        if let Some(condition) = f.condition {
+            resource["Condition"] = json!(condition);
+        }
+        r.insert(id(suffix), resource);
+    };
+    let mut dead = json!({
+        "QueueName": f.dead_letter_queue,
+        "MessageRetentionPeriod": 1_209_600,
+        "SqsManagedSseEnabled": true,
+    });
+    let mut queue = json!({
+        "QueueName": f.queue,
+        "VisibilityTimeout": 6 * f.timeout,
+        "MessageRetentionPeriod": 1_209_600,
+        "SqsManagedSseEnabled": true,
+        "RedrivePolicy": {"deadLetterTargetArn": get_att(&id("DeadLetterQueue"), "Arn"), "maxReceiveCount": MAX_RECEIVES},
+    });
+    let mut target = json!({"Id": f.target, "Arn": get_att(&id("Queue"), "Arn")});
+    if f.fifo {
+        for q in [&mut dead, &mut queue] {
+            q["FifoQueue"] = json!(true);
+            q["ContentBasedDeduplication"] = json!(true);
+        }
+        target["SqsParameters"] = json!({"MessageGroupId": MESSAGE_GROUP});
+    }
+    put(
+        "DeadLetterQueue",
+        json!({"Type": "AWS::SQS::Queue", "Properties": dead}),
+    );
+    put(
+        "Queue",
+        json!({"Type": "AWS::SQS::Queue", "Properties": queue}),
+    );
+    put(
+        "QueuePolicy",
         json!({
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
-                "Queues": [reference("ManagerQueue")],
+                "Queues": [reference(&id("Queue"))],
                 "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Sid": "ManagerRuleSends",
+                    "Sid": id("RuleSends"),
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sqs:SendMessage",
-                    "Resource": get_att("ManagerQueue", "Arn"),
-                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("ManagerRule", "Arn")}},
+                    "Resource": get_att(&id("Queue"), "Arn"),
+                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att(&id("Rule"), "Arn")}},
                 }]},
             },
         }),
     );
-    r.insert("ManagerRule".into(), json!({
-        "Type": "AWS::Events::Rule",
-        "DependsOn": ["CentralBus"],
-        "Properties": {
-            "Name": MANAGER_RULE,
-            "Description": "dpc state machines' status changes and data product refreshes, to the trigger manager",
-            "EventBusName": bus_name,
-            "EventPattern": manager_pattern(),
-            "State": "ENABLED",
-            "Targets": [{
-                "Id": "manager-queue",
-                "Arn": get_att("ManagerQueue", "Arn"),
-                "SqsParameters": {"MessageGroupId": MESSAGE_GROUP},
-            }],
-        },
-    }));
-    r.insert("ManagerDeadLetterAlarm".into(), json!({
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmDescription": "dpc: events the trigger manager could not process are in the dead-letter queue",
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": get_att("ManagerDeadLetterQueue", "QueueName")}],
-            "Statistic": "Maximum",
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        },
-    }));
+    put(
+        "Rule",
+        json!({
+            "Type": "AWS::Events::Rule",
+            "DependsOn": ["CentralBus"],
+            "Properties": {
+                "Name": f.rule,
+                "Description": f.description,
+                "EventBusName": bus_name,
+                "EventPattern": f.pattern,
+                "State": "ENABLED",
+                "Targets": [target],
+            },
+        }),
+    );
+    put(
+        "DeadLetterAlarm",
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f.alarm,
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": get_att(&id("DeadLetterQueue"), "QueueName")}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        }),
+    );
 }
 
 fn table(r: &mut Map<String, Value>) {
@@ -675,76 +725,23 @@ pub fn notifier_pattern() -> Value {
 /// itself) and dead-letter queue, the rule on the central bus, the function reading the
 /// token's secret only. All only with code and a secret.
 fn notifier(r: &mut Map<String, Value>, bus_name: &str) {
-    r.insert(
-        "NotifierDeadLetterQueue".into(),
-        json!({
-            "Type": "AWS::SQS::Queue",
-            "Condition": HAS_CODE,
-            "Properties": {
-                "QueueName": NOTIFIER_DEAD_LETTER_QUEUE,
-                "MessageRetentionPeriod": 1_209_600,
-                "SqsManagedSseEnabled": true,
-            },
-        }),
+    feed(
+        r,
+        bus_name,
+        &Feed {
+            id: "Notifier",
+            queue: NOTIFIER_QUEUE,
+            dead_letter_queue: NOTIFIER_DEAD_LETTER_QUEUE,
+            fifo: false,
+            timeout: NOTIFIER_TIMEOUT,
+            condition: Some(HAS_CODE),
+            rule: NOTIFIER_RULE,
+            description: "dpc runs' status changes, step status events and SLA alerts, to the notifier",
+            pattern: notifier_pattern(),
+            target: "notifier-queue",
+            alarm: "dpc: notifications the notifier could not deliver are in its dead-letter queue",
+        },
     );
-    r.insert("NotifierQueue".into(), json!({
-        "Type": "AWS::SQS::Queue",
-        "Condition": HAS_CODE,
-        "Properties": {
-            "QueueName": NOTIFIER_QUEUE,
-            "VisibilityTimeout": 6 * NOTIFIER_TIMEOUT,
-            "MessageRetentionPeriod": 1_209_600,
-            "SqsManagedSseEnabled": true,
-            "RedrivePolicy": {"deadLetterTargetArn": get_att("NotifierDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
-        },
-    }));
-    r.insert(
-        "NotifierQueuePolicy".into(),
-        json!({
-            "Type": "AWS::SQS::QueuePolicy",
-            "Condition": HAS_CODE,
-            "Properties": {
-                "Queues": [reference("NotifierQueue")],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Sid": "NotifierRuleSends",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": get_att("NotifierQueue", "Arn"),
-                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("NotifierRule", "Arn")}},
-                }]},
-            },
-        }),
-    );
-    r.insert("NotifierRule".into(), json!({
-        "Type": "AWS::Events::Rule",
-        "Condition": HAS_CODE,
-        "DependsOn": ["CentralBus"],
-        "Properties": {
-            "Name": NOTIFIER_RULE,
-            "Description": "dpc runs' status changes, step status events and SLA alerts, to the notifier",
-            "EventBusName": bus_name,
-            "EventPattern": notifier_pattern(),
-            "State": "ENABLED",
-            "Targets": [{"Id": "notifier-queue", "Arn": get_att("NotifierQueue", "Arn")}],
-        },
-    }));
-    r.insert("NotifierDeadLetterAlarm".into(), json!({
-        "Type": "AWS::CloudWatch::Alarm",
-        "Condition": HAS_CODE,
-        "Properties": {
-            "AlarmDescription": "dpc: notifications the notifier could not deliver are in its dead-letter queue",
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": get_att("NotifierDeadLetterQueue", "QueueName")}],
-            "Statistic": "Maximum",
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        },
-    }));
     let queue = allow(
         &[
             "sqs:ReceiveMessage",
@@ -920,71 +917,23 @@ pub fn lineage_pattern() -> Value {
 /// under a narrower condition is off (it resolves the function's role, never created), and
 /// unfed it is never invoked.
 fn lineage(r: &mut Map<String, Value>, bus_name: &str) {
-    let when = |mut resource: Value| {
-        resource["Condition"] = json!(HAS_LINEAGE);
-        resource
-    };
-    r.insert("LineageDeadLetterQueue".into(), when(json!({
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": LINEAGE_DEAD_LETTER_QUEUE, "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true},
-    })));
-    r.insert("LineageQueue".into(), when(json!({
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": LINEAGE_QUEUE,
-            "VisibilityTimeout": 6 * LINEAGE_TIMEOUT,
-            "MessageRetentionPeriod": 1_209_600,
-            "SqsManagedSseEnabled": true,
-            "RedrivePolicy": {"deadLetterTargetArn": get_att("LineageDeadLetterQueue", "Arn"), "maxReceiveCount": MAX_RECEIVES},
+    feed(
+        r,
+        bus_name,
+        &Feed {
+            id: "Lineage",
+            queue: LINEAGE_QUEUE,
+            dead_letter_queue: LINEAGE_DEAD_LETTER_QUEUE,
+            fifo: false,
+            timeout: LINEAGE_TIMEOUT,
+            condition: Some(HAS_LINEAGE),
+            rule: LINEAGE_RULE,
+            description: "dpc runs' status changes, to the OpenLineage emitter",
+            pattern: lineage_pattern(),
+            target: "lineage-queue",
+            alarm: "dpc: OpenLineage events the endpoint did not take are in the lineage dead-letter queue",
         },
-    })));
-    r.insert(
-        "LineageQueuePolicy".into(),
-        when(json!({
-            "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [reference("LineageQueue")],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Sid": "LineageRuleSends",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": get_att("LineageQueue", "Arn"),
-                    "Condition": {"ArnEquals": {"aws:SourceArn": get_att("LineageRule", "Arn")}},
-                }]},
-            },
-        })),
     );
-    r.insert(
-        "LineageRule".into(),
-        when(json!({
-            "Type": "AWS::Events::Rule",
-            "DependsOn": ["CentralBus"],
-            "Properties": {
-                "Name": LINEAGE_RULE,
-                "Description": "dpc runs' status changes, to the OpenLineage emitter",
-                "EventBusName": bus_name,
-                "EventPattern": lineage_pattern(),
-                "State": "ENABLED",
-                "Targets": [{"Id": "lineage-queue", "Arn": get_att("LineageQueue", "Arn")}],
-            },
-        })),
-    );
-    r.insert("LineageDeadLetterAlarm".into(), when(json!({
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmDescription": "dpc: OpenLineage events the endpoint did not take are in the lineage dead-letter queue",
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": get_att("LineageDeadLetterQueue", "QueueName")}],
-            "Statistic": "Maximum",
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        },
-    })));
     // The queue exists with an endpoint only (as the notifier's Slack secret statement).
     let queue = json!({"Fn::If": [
         HAS_LINEAGE,
@@ -1016,8 +965,9 @@ fn lineage(r: &mut Map<String, Value>, bus_name: &str) {
     );
     r.insert(
         "LineageEventSource".into(),
-        when(json!({
+        json!({
             "Type": "AWS::Lambda::EventSourceMapping",
+            "Condition": HAS_LINEAGE,
             "Properties": {
                 "EventSourceArn": get_att("LineageQueue", "Arn"),
                 "FunctionName": reference("LineageFunction"),
@@ -1025,7 +975,7 @@ fn lineage(r: &mut Map<String, Value>, bus_name: &str) {
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "Enabled": true,
             },
-        })),
+        }),
     );
 }
 
