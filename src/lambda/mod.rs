@@ -292,6 +292,39 @@ async fn serve_lineage(emitter: lineage::Emitter) -> Result<(), String> {
 
 /// Reports an init error to the Runtime API (Lambda then shows it as the invocation's
 /// error); `why`, to end the process with.
+/// A pipeline's registration, read from the manager table's registry item as the store keeps
+/// it (the notifier and the lineage emitter read it; only the manager writes it).
+async fn read_registration(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+) -> Result<Option<crate::manager::registry::Registration>, String> {
+    let s = |text: &str| aws_sdk_dynamodb::types::AttributeValue::S(text.to_string());
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(crate::manager::dynamo::REGISTRY))
+        .key("sk", s(key))
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading the registration {key}: {}",
+                crate::aws::describe(&e)
+            )
+        })?;
+    match out
+        .item()
+        .and_then(|i| i.get("body"))
+        .and_then(|b| b.as_s().ok())
+    {
+        None => Ok(None),
+        Some(body) => serde_json::from_str(body)
+            .map(Some)
+            .map_err(|e| format!("the registration {key} does not read: {e}")),
+    }
+}
+
 async fn init_error(why: String) -> String {
     let Some(api) = var(RUNTIME_API) else {
         return why;

@@ -165,35 +165,11 @@ impl Records {
         }
     }
 
-    /// A pipeline's registration, read from the registry's item as the store keeps it.
     async fn registration(
         &self,
         key: &str,
     ) -> Result<Option<crate::manager::registry::Registration>, String> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(crate::manager::dynamo::REGISTRY))
-            .key("sk", s(key))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "reading the registration {key}: {}",
-                    crate::aws::describe(&e)
-                )
-            })?;
-        match out
-            .item()
-            .and_then(|i| i.get("body"))
-            .and_then(|b| b.as_s().ok())
-        {
-            None => Ok(None),
-            Some(body) => serde_json::from_str(body)
-                .map(Some)
-                .map_err(|e| format!("the registration {key} does not read: {e}")),
-        }
+        super::read_registration(&self.client, &self.table, key).await
     }
 
     /// Gives a claim up after Slack refused the message (it was not posted).
