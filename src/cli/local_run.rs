@@ -395,7 +395,7 @@ fn emit_lineage(
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let cannot = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
     let name = path
         .file_name()
@@ -430,23 +430,7 @@ fn write_report(
         .status(until)
         .map_err(|e| Error::usage(e.to_string()))?;
     let html = crate::local::report::render(pipelines, played, &states, from, until);
-    let cannot = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::usage(format!("--report: {} is not a file", path.display())))?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(cannot)?;
-    }
-    let tmp = dir.unwrap_or(Path::new(".")).join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if let Err(e) = std::fs::write(&tmp, html).and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(cannot(e));
-    }
+    replace_file(path, html.as_bytes())?;
     if !global.quiet {
         eprintln!("wrote report {}", path.display());
     }

@@ -129,15 +129,8 @@ pub(super) fn remember_paths(store: &Path, paths: &[PathBuf]) -> Result<(), Erro
                 .to_string()
         })
         .collect();
-    let file = paths_file(store);
-    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
     let text = serde_json::to_string_pretty(&json!({ "paths": absolute })).unwrap_or_default();
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &file))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::usage(format!("cannot write {}: {e}", file.display()))
-        })
+    super::local_run::replace_file(&paths_file(store), text.as_bytes())
 }
 
 /// The projects to play: those given, else those the store was played with, else none (the

@@ -37,7 +37,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::lambda::{
-    EventSourceMapping, Function, ResponseUrl, put_on, status_event, take_all,
+    EventSourceMapping, Function, ResponseUrl, new_queue, put_on, status_event, take_all,
 };
 use crate::common::moto::{self, Moto};
 
@@ -319,36 +319,10 @@ fn play_cloudformation(registration: &mut Function, urls: &ResponseUrl, request:
     answer
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn");
-    (url, arn)
-}
-
 /// A rule on `bus` with `pattern` sending to a new queue; the queue's URL.
 async fn probe(sdk: &aws_config::SdkConfig, bus: &str, name: &str, pattern: &str) -> String {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let (url, arn) = queue(&sqs, name).await;
+    let (url, arn) = new_queue(&sqs, name).await;
     let events = aws_sdk_eventbridge::Client::new(sdk);
     events
         .put_rule()
@@ -746,7 +720,7 @@ fn step_event(execution: &str, step: &str, status: &str, time: &str) -> Value {
 
 /// A queue subscribed to `topic` (in the topic's account); its URL.
 async fn subscribe_probe(sdk: &aws_config::SdkConfig, topic: &str, name: &str) -> String {
-    let (url, arn) = queue(&aws_sdk_sqs::Client::new(sdk), name).await;
+    let (url, arn) = new_queue(&aws_sdk_sqs::Client::new(sdk), name).await;
     aws_sdk_sns::Client::new(sdk)
         .subscribe()
         .topic_arn(topic)

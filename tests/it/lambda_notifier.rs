@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::lambda::{Central, EventSourceMapping, Function, Outcome, status_event};
+use crate::common::lambda::{
+    Central, EventSourceMapping, Function, Outcome, queue_arn, status_event,
+};
 use crate::common::slack::SlackServer;
 
 const ACCOUNT: &str = "333333333333";
@@ -29,21 +31,6 @@ struct Notifier {
     function: Function,
     mapping: EventSourceMapping,
     dlq_url: String,
-}
-
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn")
 }
 
 async fn start() -> Notifier {

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::lambda::{CASE_STUDY_CENTRAL, Central, EventSourceMapping, Function};
+use crate::common::lambda::{CASE_STUDY_CENTRAL, Central, EventSourceMapping, Function, new_queue};
 use crate::common::{Run, dpc};
 use crate::lineage_openlineage::{Endpoint, validate_all};
 use dpc::deploy::central_stack as cs;
@@ -149,32 +149,6 @@ fn lint(template: &Value) {
     );
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn");
-    (url, arn)
-}
-
 /// A status change of a pipeline-x execution, with the input a trigger gives it.
 fn status(execution: &str, status: &str, stopped: Option<i64>) -> Value {
     let arn = format!("arn:aws:states:eu-west-1:{ACCOUNT}:execution:dpc-pipeline-x:{execution}");
@@ -208,7 +182,7 @@ fn status(execution: &str, status: &str, stopped: Option<i64>) -> Value {
 async fn the_lineage_function_posts_each_run_event_and_the_queue_retries_what_failed() {
     let central = Central::start().await;
     let sqs = aws_sdk_sqs::Client::new(&central.sdk);
-    let (queue_url, queue_arn) = queue(&sqs, cs::LINEAGE_QUEUE).await;
+    let (queue_url, queue_arn) = new_queue(&sqs, cs::LINEAGE_QUEUE).await;
     // The deployed rule's pattern also pins `dpc-*` state machines with a wildcard, which
     // moto's EventBridge does not evaluate; the function ignores other state machines itself.
     let events = aws_sdk_eventbridge::Client::new(&central.sdk);

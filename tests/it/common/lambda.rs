@@ -548,20 +548,38 @@ pub struct EventSourceMapping {
     pub queue_arn: String,
 }
 
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .expect("queue arn")
+}
+
+/// A new standard queue named `name`: its URL and ARN.
+pub async fn new_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let arn = queue_arn(sqs, &url).await;
+    (url, arn)
+}
+
 impl EventSourceMapping {
     pub async fn new(sqs: aws_sdk_sqs::Client, queue_url: &str) -> EventSourceMapping {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue attributes");
-        let queue_arn = attrs
-            .attributes()
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-            .cloned()
-            .expect("queue arn");
+        let queue_arn = queue_arn(&sqs, queue_url).await;
         EventSourceMapping {
             sqs,
             queue_url: queue_url.to_string(),
@@ -793,19 +811,7 @@ impl Central {
                     .queue_url()
                     .unwrap_or_default()
                     .to_string();
-                let arn = sqs
-                    .get_queue_attributes()
-                    .queue_url(&url)
-                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                    .send()
-                    .await
-                    .expect("attributes")
-                    .attributes()
-                    .and_then(|a| {
-                        a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                            .cloned()
-                    })
-                    .expect("arn");
+                let arn = queue_arn(&sqs, &url).await;
                 (url, arn)
             }
         };
