@@ -13,7 +13,7 @@ use crate::aws;
 use crate::deploy::target::Access;
 use crate::manager::Manager;
 use crate::manager::dynamo::DynamoStore;
-use crate::pipeline::model::AccountAccess;
+use crate::pipeline::model::{AccountAccess, Central, Config};
 
 /// The SSM parameter naming the manager's table (written by the `dpc-central` stack).
 pub const TABLE_PARAMETER: &str = "/dpc/central/manager-table";
@@ -28,6 +28,20 @@ pub struct CentralArgs {
     pub config_dir: PathBuf,
 }
 
+/// dpc.yaml's central account and how to reach it (its `accounts` entry, else the caller);
+/// without one, an error with `hint`.
+pub fn central_of(config: &Config, hint: &str) -> Result<(Central, Access), Error> {
+    let Some(central) = config.central.clone() else {
+        return Err(Error::usage("dpc.yaml names no central account").hint(hint.to_string()));
+    };
+    let access = match config.accounts.get(&central.account) {
+        Some(AccountAccess::RoleArn(arn)) => Access::AssumeRole(arn.clone()),
+        Some(AccountAccess::Profile(p)) => Access::Profile(p.clone()),
+        None => Access::Caller,
+    };
+    Ok((central, access))
+}
+
 /// Runs `f` with a manager over the central account's table.
 pub fn with_manager<R>(
     args: &CentralArgs,
@@ -35,16 +49,10 @@ pub fn with_manager<R>(
     f: impl FnOnce(&mut Manager<DynamoStore>) -> Result<R, Error>,
 ) -> Result<R, Error> {
     let config = load_config(&args.config_dir)?.unwrap_or_default();
-    let Some(central) = config.central.clone() else {
-        return Err(Error::usage("dpc.yaml names no central account").hint(
-            "add `central: {account: ID, region: REGION}` to dpc.yaml (run `dpc setup-central-account` there first)",
-        ));
-    };
-    let access = match config.accounts.get(&central.account) {
-        Some(AccountAccess::RoleArn(arn)) => Access::AssumeRole(arn.clone()),
-        Some(AccountAccess::Profile(p)) => Access::Profile(p.clone()),
-        None => Access::Caller,
-    };
+    let (central, access) = central_of(
+        &config,
+        "add `central: {account: ID, region: REGION}` to dpc.yaml (run `dpc setup-central-account` there first)",
+    )?;
     let options = aws_options(global);
     let runtime = runtime()?;
     let _guard = runtime.enter();

@@ -16,13 +16,11 @@ use super::status::DEFAULT_STORE;
 use super::term::{aws_options, runtime};
 use super::validate::validated;
 use super::{Error, ExitStatus, GlobalArgs, OutputFormat, outln};
-use crate::deploy::target::Access;
 use crate::events::{self, DataProductRefresh, Envelope, RefreshEvent};
 use crate::local::world;
 use crate::manager::registry::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::manager::time::{Millis, format_time};
 use crate::manager::whatif::Origin;
-use crate::pipeline::model::AccountAccess;
 use crate::pipeline::schema::{SchemaName, check};
 
 #[derive(Debug, Args)]
@@ -168,16 +166,10 @@ fn central(
     global: &GlobalArgs,
 ) -> Result<ExitStatus, Error> {
     let config = load_config(&args.config_dir)?.unwrap_or_default();
-    let Some(central) = config.central.clone() else {
-        return Err(Error::usage("dpc.yaml names no central account").hint(
-            "add `central: {account: ID, region: REGION}` to dpc.yaml, or leave out --central to publish locally",
-        ));
-    };
-    let access = match config.accounts.get(&central.account) {
-        Some(AccountAccess::RoleArn(arn)) => Access::AssumeRole(arn.clone()),
-        Some(AccountAccess::Profile(p)) => Access::Profile(p.clone()),
-        None => Access::Caller,
-    };
+    let (central, access) = super::central::central_of(
+        &config,
+        "add `central: {account: ID, region: REGION}` to dpc.yaml, or leave out --central to publish locally",
+    )?;
     let options = aws_options(global);
     let runtime = runtime()?;
     let now = chrono::Utc::now().timestamp_millis();
