@@ -118,16 +118,8 @@ impl Tx for Data {
         let Some(runs) = self.runs.get(upstream) else {
             return Ok(None);
         };
-        Ok(runs
-            .values()
-            .filter(|r| include_manual || !r.is_manual())
-            .filter(|r| match since {
-                None => true,
-                Some((at, true)) => r.time > at,
-                Some((at, false)) => r.time >= at,
-            })
-            .max_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)))
-            .cloned())
+        let counted = runs.values().filter(|r| r.counts(since, include_manual));
+        Ok(super::runlog::latest(counted).cloned())
     }
 
     fn state(&self, id: &str) -> Result<Option<DependentState>, StoreError> {

@@ -80,6 +80,22 @@ impl Run {
     pub fn is_manual(&self) -> bool {
         self.run_type == RunType::Manual
     }
+
+    /// Whether a `latest_run(since, include_manual)` query counts this run: its result time
+    /// at or after `since` (strictly after when flagged), manual runs only when asked.
+    pub fn counts(&self, since: Option<(Millis, bool)>, include_manual: bool) -> bool {
+        (include_manual || !self.is_manual())
+            && match since {
+                None => true,
+                Some((at, true)) => self.time > at,
+                Some((at, false)) => self.time >= at,
+            }
+    }
+}
+
+/// The latest of `runs` by start time, then id; of two versions of one run, the later given.
+pub fn latest<'a>(runs: impl Iterator<Item = &'a Run>) -> Option<&'a Run> {
+    runs.max_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)))
 }
 
 /// A fact read from an event, not yet checked against the log.

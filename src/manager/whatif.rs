@@ -333,18 +333,16 @@ impl Tx for Overlay<'_> {
         since: Option<(Millis, bool)>,
         include_manual: bool,
     ) -> Result<Option<Run>, StoreError> {
-        let stored = self.base.latest_run(upstream, since, include_manual)?;
-        let mine = self.runs.get(upstream).into_iter().flat_map(|m| m.values());
-        Ok(mine
-            .filter(|r| include_manual || !r.is_manual())
-            .filter(|r| match since {
-                None => true,
-                Some((at, true)) => r.time > at,
-                Some((at, false)) => r.time >= at,
-            })
-            .cloned()
-            .chain(stored)
-            .max_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id))))
+        let mine = self.runs.get(upstream);
+        // A stored run this view has rewritten counts as rewritten (the view only adds runs, so
+        // an older stored one is not looked for).
+        let stored = self
+            .base
+            .latest_run(upstream, since, include_manual)?
+            .filter(|r| !mine.is_some_and(|m| m.contains_key(&r.id)));
+        let mine = mine.into_iter().flat_map(|m| m.values());
+        let counted = mine.filter(|r| r.counts(since, include_manual));
+        Ok(super::runlog::latest(stored.iter().chain(counted)).cloned())
     }
 
     fn state(&self, id: &str) -> Result<Option<DependentState>, StoreError> {
