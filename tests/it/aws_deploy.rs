@@ -42,19 +42,6 @@ fn results(reports: &serde_json::Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 fn set_up_accounts(moto: &Moto, tree: &str) {
     let mut args = vec!["setup-user-account", "--config-dir", tree];
     for a in ACCOUNTS {
@@ -173,7 +160,7 @@ fn the_case_study_deploys_to_three_accounts_then_redeploys_diffs_and_destroys() 
     let moto = Moto::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let tree = dir.path().join("case-study");
-    copy_tree(Path::new("examples/case-study"), &tree);
+    crate::common::copy_tree(Path::new("examples/case-study"), &tree);
     let tree_arg = tree.to_str().expect("utf-8 path");
     let synth = dir.path().join("synth");
     moto.dpc(["synth", tree_arg, "--out", synth.to_str().expect("utf-8")])

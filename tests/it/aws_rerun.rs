@@ -27,31 +27,7 @@ const REGION: &str = "eu-west-1";
 
 /// The case study with the central account reachable as dpc.yaml says.
 fn project(dir: &Path) -> PathBuf {
-    let tree = dir.join("case-study");
-    copy_tree(
-        &Path::new(crate::common::ROOT).join("examples/case-study"),
-        &tree,
-    );
-    let config = std::fs::read_to_string(tree.join("dpc.yaml")).expect("dpc.yaml");
-    let config = config.replace(
-        "accounts:\n",
-        &format!("accounts:\n  \"{CENTRAL}\": {{ roleArn: \"arn:aws:iam::{CENTRAL}:role/dpc-deploy\" }}\n"),
-    );
-    std::fs::write(tree.join("dpc.yaml"), config).expect("dpc.yaml");
-    tree
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
+    crate::common::case_study_with_central(dir, CENTRAL)
 }
 
 fn runtime() -> tokio::runtime::Runtime {

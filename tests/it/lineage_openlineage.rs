@@ -414,24 +414,11 @@ impl Endpoint {
 /// Copies the case study to `dir` with `lineage` added to its dpc.yaml.
 fn case_study_with(dir: &Path, lineage: &str) -> PathBuf {
     let to = dir.join("case-study");
-    copy_dir(&Path::new(ROOT).join("examples/case-study"), &to);
+    crate::common::copy_tree(&Path::new(ROOT).join("examples/case-study"), &to);
     let config = to.join("dpc.yaml");
     let text = std::fs::read_to_string(&config).expect("dpc.yaml");
     std::fs::write(&config, format!("{text}lineage: {lineage}\n")).expect("write dpc.yaml");
     to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }
 
 #[test]

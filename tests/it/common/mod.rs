@@ -21,6 +21,34 @@ use serde_json::Value;
 /// paths (`tests/fixtures/…`, `examples/…`) are relative to.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The case study copied into `dir`, its dpc.yaml reaching the central account `central`
+/// through the role `dpc-deploy` there.
+pub fn case_study_with_central(dir: &Path, central: &str) -> std::path::PathBuf {
+    let tree = dir.join("case-study");
+    copy_tree(&Path::new(ROOT).join("examples/case-study"), &tree);
+    let config = std::fs::read_to_string(tree.join("dpc.yaml")).expect("dpc.yaml");
+    let config = config.replace(
+        "accounts:\n",
+        &format!("accounts:\n  \"{central}\": {{ roleArn: \"arn:aws:iam::{central}:role/dpc-deploy\" }}\n"),
+    );
+    std::fs::write(tree.join("dpc.yaml"), config).expect("dpc.yaml");
+    tree
+}
+
 /// `dpc ARGS…`, to be configured further and [`run`](Dpc::run).
 pub fn dpc<I, S>(args: I) -> Dpc
 where
